@@ -1,0 +1,55 @@
+# FaceMirror. `make run` and `make test` do all set-up on a fresh Debian 12
+# machine (as root): apt packages, ONNX Runtime, model files.
+
+SHELL      := /bin/bash
+GO         ?= go
+BIN        := facemirror
+ROOT       := $(abspath .)
+VERSION    := $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS    := -X facemirror/app.Version=$(VERSION)
+SHARED     ?= $(abspath ../shared)
+MODELS_SRC := $(wildcard $(SHARED)/openface-models)
+
+export CGO_ENABLED := 1
+export FACEMIRROR_ORT_LIB ?= $(ROOT)/.ort/libonnxruntime.so.1
+
+.PHONY: all deps ort models build run test bench lint package screenshot clean
+
+all: build
+
+deps:
+	@scripts/deps.sh
+
+ort:
+	@scripts/ort.sh
+
+build: deps
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) .
+
+models: build
+	./$(BIN) models install $(if $(MODELS_SRC),--from $(MODELS_SRC))
+
+run: models
+	./$(BIN)
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+test: models lint
+	$(GO) test -count=1 -timeout 25m ./...
+
+bench: models
+	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./pipeline/... ./models/...
+
+screenshot: models
+	@mkdir -p out
+	scripts/with-display.sh scripts/screenshot.sh ./$(BIN) out/window.png
+
+package: build
+	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -icon assets/icon.png -release
+
+clean:
+	rm -f $(BIN)
+	rm -rf out
