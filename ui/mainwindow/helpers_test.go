@@ -1,0 +1,391 @@
+package mainwindow
+
+import (
+	"context"
+	"fmt"
+	"image"
+	"image/color"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"facemirror/ui/backend"
+)
+
+// fakeFile is what the fake backend answers for one file.
+type fakeFile struct {
+	probe    backend.Probe
+	probeErr error
+	frame    image.Image
+	face     *backend.FaceBox
+	frameErr error
+	panics   bool // Probe panics
+
+	// When set, the call blocks until the channel is closed (or ctx ends).
+	probeGate, frameGate chan struct{}
+}
+
+// fakeBackend answers from a table keyed by base name and records calls.
+type fakeBackend struct {
+	mu        sync.Mutex
+	files     map[string]*fakeFile
+	about     []backend.Fact
+	aboutErr  error
+	calls     []string // "probe a.mp4", "thumbnail a.mp4", "about"
+	cancelled []string // base names whose call ended by cancellation
+	running   int
+	maxRun    int
+}
+
+func newFake() *fakeBackend { return &fakeBackend{files: make(map[string]*fakeFile)} }
+
+func (f *fakeBackend) file(path string) *fakeFile {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if ff, ok := f.files[filepath.Base(path)]; ok {
+		return ff
+	}
+	return &fakeFile{probeErr: fmt.Errorf("probe %s: no such file", path)}
+}
+
+func (f *fakeBackend) enter(call string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls = append(f.calls, call)
+	f.running++
+	f.maxRun = max(f.maxRun, f.running)
+}
+
+func (f *fakeBackend) leave() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.running--
+}
+
+func (f *fakeBackend) wait(ctx context.Context, gate chan struct{}, path string) error {
+	if gate == nil {
+		return nil
+	}
+	select {
+	case <-gate:
+		return nil
+	case <-ctx.Done():
+		f.mu.Lock()
+		f.cancelled = append(f.cancelled, filepath.Base(path))
+		f.mu.Unlock()
+		return ctx.Err()
+	}
+}
+
+func (f *fakeBackend) Probe(ctx context.Context, path string) (backend.Probe, error) {
+	f.enter("probe " + filepath.Base(path))
+	defer f.leave()
+	ff := f.file(path)
+	if err := f.wait(ctx, ff.probeGate, path); err != nil {
+		return backend.Probe{}, err
+	}
+	if ff.panics {
+		panic("decoder exploded")
+	}
+	return ff.probe, ff.probeErr
+}
+
+func (f *fakeBackend) Thumbnail(ctx context.Context, path string) (image.Image, *backend.FaceBox, error) {
+	f.enter("thumbnail " + filepath.Base(path))
+	defer f.leave()
+	ff := f.file(path)
+	if err := f.wait(ctx, ff.frameGate, path); err != nil {
+		return nil, nil, err
+	}
+	return ff.frame, ff.face, ff.frameErr
+}
+
+func (f *fakeBackend) About(ctx context.Context) ([]backend.Fact, error) {
+	f.enter("about")
+	defer f.leave()
+	return f.about, f.aboutErr
+}
+
+func (f *fakeBackend) callCount(call string) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	n := 0
+	for _, c := range f.calls {
+		if c == call {
+			n++
+		}
+	}
+	return n
+}
+
+func (f *fakeBackend) callList() []string {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.calls...)
+}
+
+func (f *fakeBackend) maxRunning() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.maxRun
+}
+
+func (f *fakeBackend) wasCancelled(name string) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	for _, c := range f.cancelled {
+		if c == name {
+			return true
+		}
+	}
+	return false
+}
+
+// grey480 is a 480x360 mid-grey first frame.
+func grey480() image.Image {
+	img := image.NewRGBA(image.Rect(0, 0, 480, 360))
+	for i := range img.Pix {
+		img.Pix[i] = 0x80
+	}
+	return img
+}
+
+var v01Probe = backend.Probe{Frames: 300, FPS: 30, Duration: 10 * time.Second, Width: 480, Height: 360}
+
+const v01Facts = "300 frames · 30 fps · 10.0 s · 480×360 · rotation 0°"
+
+// goodFile probes and finds a face at once.
+func goodFile() *fakeFile {
+	return &fakeFile{probe: v01Probe, frame: grey480(),
+		face: &backend.FaceBox{X: 120, Y: 60, Width: 180, Height: 200, Confidence: 0.97}}
+}
+
+// pump stands in for the UI goroutine's queue: background work schedules
+// updates into it, and the test goroutine runs them, so every widget is
+// touched by the test goroutine only.
+type pump struct {
+	mu     sync.Mutex
+	queue  []func()
+	signal chan struct{}
+}
+
+func newPump() *pump { return &pump{signal: make(chan struct{}, 1)} }
+
+func (p *pump) schedule(f func()) {
+	p.mu.Lock()
+	p.queue = append(p.queue, f)
+	p.mu.Unlock()
+	select {
+	case p.signal <- struct{}{}:
+	default:
+	}
+}
+
+func (p *pump) drain() {
+	for {
+		p.mu.Lock()
+		q := p.queue
+		p.queue = nil
+		p.mu.Unlock()
+		if len(q) == 0 {
+			return
+		}
+		for _, f := range q {
+			f()
+		}
+	}
+}
+
+// until runs scheduled updates until cond holds, failing after 5 s.
+func (p *pump) until(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.After(5 * time.Second)
+	for {
+		p.drain()
+		if cond() {
+			return
+		}
+		select {
+		case <-p.signal:
+		case <-time.After(10 * time.Millisecond):
+		case <-deadline:
+			t.Fatalf("timed out waiting until %s", what)
+		}
+	}
+}
+
+// dropWindow is a test window that keeps the drop handler: Fyne's test
+// window discards it, and a real drop calls exactly that handler.
+type dropWindow struct {
+	fyne.Window
+	onDropped func(fyne.Position, []fyne.URI)
+}
+
+func (d *dropWindow) SetOnDropped(f func(fyne.Position, []fyne.URI)) {
+	d.onDropped = f
+	d.Window.SetOnDropped(f)
+}
+
+func (d *dropWindow) drop(uris ...fyne.URI) { d.onDropped(fyne.NewPos(200, 200), uris) }
+
+type harness struct {
+	w    *Window
+	win  *dropWindow
+	fake *fakeBackend
+	pump *pump
+}
+
+func newHarness(t *testing.T, fake *fakeBackend, cfg Config) *harness {
+	t.Helper()
+	test.NewTempApp(t)
+	win := &dropWindow{Window: test.NewTempWindow(t, nil)}
+	win.Resize(fyne.NewSize(DefaultWidth, DefaultHeight))
+	p := newPump()
+	cfg.Schedule = p.schedule
+	w := New(context.Background(), win, fake, cfg)
+	t.Cleanup(w.Close)
+	return &harness{w: w, win: win, fake: fake, pump: p}
+}
+
+// texts lists the text of every visible label, button, rich text and
+// canvas text under o, in tree order, as rendered.
+func texts(o fyne.CanvasObject) []string {
+	var out []string
+	walk(o, func(o fyne.CanvasObject) bool {
+		switch v := o.(type) {
+		case *widget.Label:
+			out = append(out, v.Text)
+		case *widget.Button:
+			out = append(out, v.Text)
+		case *widget.RichText:
+			out = append(out, v.String())
+		case *canvas.Text:
+			out = append(out, v.Text)
+		default:
+			return true
+		}
+		return false
+	})
+	return out
+}
+
+// walk visits the visible objects under o; visit returns whether to
+// descend into the object's children.
+func walk(o fyne.CanvasObject, visit func(fyne.CanvasObject) bool) {
+	if o == nil || !o.Visible() || !visit(o) {
+		return
+	}
+	switch v := o.(type) {
+	case *fyne.Container:
+		for _, c := range v.Objects {
+			walk(c, visit)
+		}
+	case fyne.Widget:
+		for _, c := range test.WidgetRenderer(v).Objects() {
+			walk(c, visit)
+		}
+	}
+}
+
+// rows returns the rows shown in the window, top to bottom.
+func (h *harness) rows() []*row {
+	var out []*row
+	walk(h.win.Canvas().Content(), func(o fyne.CanvasObject) bool {
+		if r, ok := o.(*row); ok {
+			out = append(out, r)
+			return false
+		}
+		return true
+	})
+	return out
+}
+
+// rowTexts returns the texts of the row for the named file, or nil.
+func (h *harness) rowTexts(name string) []string {
+	if r := h.row(name); r != nil {
+		return texts(r)
+	}
+	return nil
+}
+
+func (h *harness) row(name string) *row {
+	for _, r := range h.rows() {
+		if ts := texts(r); len(ts) > 0 && ts[0] == name {
+			return r
+		}
+	}
+	return nil
+}
+
+// label finds the visible label under o with exactly this text.
+func label(o fyne.CanvasObject, text string) *widget.Label {
+	var found *widget.Label
+	walk(o, func(o fyne.CanvasObject) bool {
+		if l, ok := o.(*widget.Label); ok && l.Text == text && found == nil {
+			found = l
+		}
+		return found == nil
+	})
+	return found
+}
+
+// button finds the visible button under o with this text.
+func button(o fyne.CanvasObject, text string) *widget.Button {
+	var found *widget.Button
+	walk(o, func(o fyne.CanvasObject) bool {
+		if b, ok := o.(*widget.Button); ok && b.Text == text && found == nil {
+			found = b
+		}
+		return found == nil
+	})
+	return found
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+func containsPart(list []string, part string) bool {
+	for _, x := range list {
+		if strings.Contains(x, part) {
+			return true
+		}
+	}
+	return false
+}
+
+// thumbImage returns the row's visible thumbnail image, or nil. (Icons
+// are canvas images too, made from resources; thumbnails are not.)
+func thumbImage(r *row) image.Image {
+	var img image.Image
+	walk(r, func(o fyne.CanvasObject) bool {
+		if c, ok := o.(*canvas.Image); ok && c.Image != nil && c.Resource == nil {
+			img = c.Image
+		}
+		return img == nil
+	})
+	return img
+}
+
+func isColor(c color.Color, want color.RGBA) bool {
+	r, g, b, a := c.RGBA()
+	return uint8(r>>8) == want.R && uint8(g>>8) == want.G && uint8(b>>8) == want.B && uint8(a>>8) == want.A
+}
+
+var (
+	image320x240 = image.Rect(0, 0, 320, 240)
+	faceGreen    = color.RGBA{0x2e, 0xd5, 0x73, 0xff}
+	grey         = color.RGBA{0x80, 0x80, 0x80, 0x80}
+)

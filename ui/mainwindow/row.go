@@ -1,0 +1,201 @@
+package mainwindow
+
+import (
+	"image/color"
+	"path/filepath"
+	"strings"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/canvas"
+	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/theme"
+	"fyne.io/fyne/v2/widget"
+
+	"facemirror/ui/videolist"
+)
+
+// thumbSize is the space a thumbnail takes in a row, in Fyne units.
+var thumbSize = fyne.NewSize(160, 120)
+
+// row shows one entry of the list. Like Fyne's own widgets it holds only
+// state (the entry); its renderer turns that state into canvas objects.
+type row struct {
+	widget.BaseWidget
+	entry    videolist.Entry
+	onRemove func()
+
+	rend *rowRenderer // set once rendered, so dispose can stop the spinner
+}
+
+func newRow(e videolist.Entry, onRemove func()) *row {
+	r := &row{entry: e, onRemove: onRemove}
+	r.ExtendBaseWidget(r)
+	return r
+}
+
+// set shows a new state of the entry.
+func (r *row) set(e videolist.Entry) {
+	r.entry = e
+	r.Refresh()
+}
+
+// dispose stops the row's animation once it has left the window.
+func (r *row) dispose() {
+	if r.rend != nil {
+		r.rend.activity.Stop()
+	}
+}
+
+func (r *row) CreateRenderer() fyne.WidgetRenderer {
+	rr := &rowRenderer{row: r}
+	rr.card = canvas.NewRectangle(color.Transparent)
+	rr.card.CornerRadius = theme.InputRadiusSize()
+
+	// A translucent grey frames letterboxed thumbnails in light and dark
+	// themes alike.
+	rr.thumbBg = canvas.NewRectangle(color.NRGBA{R: 0x80, G: 0x80, B: 0x80, A: 0x30})
+	rr.thumbBg.CornerRadius = 4
+	rr.thumbBg.SetMinSize(thumbSize)
+	rr.thumb = canvas.NewImageFromImage(nil)
+	rr.thumb.FillMode = canvas.ImageFillContain
+	rr.thumb.ScaleMode = canvas.ImageScaleSmooth
+	rr.thumb.SetMinSize(thumbSize)
+	rr.placeholder = widget.NewIcon(theme.FileVideoIcon())
+	thumb := container.NewStack(rr.thumbBg,
+		container.NewCenter(container.NewGridWrap(fyne.NewSize(48, 48), rr.placeholder)), rr.thumb)
+
+	rr.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
+	rr.name.SizeName = theme.SizeNameSubHeadingText
+	rr.name.Truncation = fyne.TextTruncateEllipsis
+	rr.folder = &widget.TextSegment{Style: widget.RichTextStyle{
+		ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText, Inline: true}}
+	folder := widget.NewRichText(rr.folder)
+	folder.Truncation = fyne.TextTruncateEllipsis
+	rr.folderText = folder
+	rr.facts = widget.NewLabel("")
+	rr.facts.Truncation = fyne.TextTruncateEllipsis
+	rr.activity = widget.NewActivity()
+	rr.status = widget.NewLabel("")
+	rr.status.Wrapping = fyne.TextWrapWord
+	statusLine := container.NewBorder(nil, nil, rr.activity, nil, rr.status)
+	text := container.NewThemeOverride(container.NewVBox(rr.name, folder, rr.facts, statusLine), compactTheme{})
+
+	rr.remove = widget.NewButtonWithIcon(RemoveLabel, theme.DeleteIcon(), func() {
+		if r.onRemove != nil {
+			r.onRemove()
+		}
+	})
+	rr.remove.Importance = widget.LowImportance
+
+	body := container.NewBorder(nil, nil,
+		container.NewVBox(thumb), container.NewVBox(rr.remove), text)
+	rr.root = container.NewStack(rr.card, container.NewPadded(body))
+	rr.objects = []fyne.CanvasObject{rr.root}
+	r.rend = rr
+	rr.Refresh()
+	return rr
+}
+
+type rowRenderer struct {
+	row *row
+
+	root        *fyne.Container
+	card        *canvas.Rectangle
+	thumbBg     *canvas.Rectangle
+	thumb       *canvas.Image
+	placeholder *widget.Icon
+	name        *widget.Label
+	folder      *widget.TextSegment
+	folderText  *widget.RichText
+	facts       *widget.Label
+	activity    *widget.Activity
+	status      *widget.Label
+	remove      *widget.Button
+	objects     []fyne.CanvasObject
+}
+
+func (rr *rowRenderer) Layout(size fyne.Size)        { rr.root.Resize(size) }
+func (rr *rowRenderer) MinSize() fyne.Size           { return rr.root.MinSize() }
+func (rr *rowRenderer) Objects() []fyne.CanvasObject { return rr.objects }
+func (rr *rowRenderer) Destroy()                     { rr.activity.Stop() }
+
+// Refresh shows the row's entry.
+func (rr *rowRenderer) Refresh() {
+	e := rr.row.entry
+	th := rr.row.Theme()
+	v := fyne.CurrentApp().Settings().ThemeVariant()
+	rr.card.FillColor = th.Color(theme.ColorNameInputBackground, v)
+	rr.card.Refresh()
+
+	rr.name.SetText(filepath.Base(e.Path))
+	rr.folder.Text = filepath.Dir(e.Path)
+	rr.folderText.Refresh()
+
+	if e.Probe != nil {
+		rr.facts.SetText(describeProbe(*e.Probe))
+		rr.facts.Show()
+	} else {
+		rr.facts.SetText("")
+		rr.facts.Hide()
+	}
+
+	status, importance := e.Status.String(), widget.MediumImportance
+	switch e.Status {
+	case videolist.Ready:
+		status, importance = describeFace(e.Face), widget.SuccessImportance
+		if e.Face == nil {
+			importance = widget.WarningImportance
+		}
+	case videolist.Failed:
+		// The row shows the full path already; in the message the file's
+		// name is enough.
+		status = strings.ReplaceAll(e.Err.Error(), e.Path, filepath.Base(e.Path))
+		importance = widget.DangerImportance
+	}
+	rr.status.Text, rr.status.Importance = status, importance
+	rr.status.Refresh()
+
+	if e.Status.Busy() {
+		rr.activity.Show()
+		rr.activity.Start()
+	} else {
+		rr.activity.Stop()
+		rr.activity.Hide()
+	}
+
+	if e.Thumbnail != nil {
+		rr.thumb.Image = e.Thumbnail
+		rr.thumb.Show()
+		rr.placeholder.Hide()
+	} else {
+		rr.thumb.Image = nil
+		rr.thumb.Hide()
+		rr.placeholder.SetResource(theme.FileVideoIcon())
+		if e.Status == videolist.Failed {
+			rr.placeholder.SetResource(theme.ErrorIcon())
+		}
+		rr.placeholder.Show()
+	}
+	rr.thumb.Refresh()
+	rr.root.Refresh()
+}
+
+// compactTheme tightens the padding inside the text widgets of a row, so
+// that its four lines sit beside the thumbnail as one block. Everything
+// else comes from the application's current theme.
+type compactTheme struct{}
+
+func (compactTheme) base() fyne.Theme { return fyne.CurrentApp().Settings().Theme() }
+
+func (t compactTheme) Color(n fyne.ThemeColorName, v fyne.ThemeVariant) color.Color {
+	return t.base().Color(n, v)
+}
+func (t compactTheme) Font(s fyne.TextStyle) fyne.Resource     { return t.base().Font(s) }
+func (t compactTheme) Icon(n fyne.ThemeIconName) fyne.Resource { return t.base().Icon(n) }
+
+func (t compactTheme) Size(n fyne.ThemeSizeName) float32 {
+	if n == theme.SizeNameInnerPadding {
+		return 3
+	}
+	return t.base().Size(n)
+}
