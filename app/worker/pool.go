@@ -1,0 +1,201 @@
+package worker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"sync"
+)
+
+// ErrPoolClosed is returned by Pool.Call after Close.
+var ErrPoolClosed = errors.New("helper pool is closed")
+
+// PoolOptions configures a Pool.
+type PoolOptions struct {
+	// Size is the number of helpers, and so of requests running at once;
+	// values below 1 mean 1.
+	Size int
+	// Helper configures every helper. Its Name is numbered per helper
+	// ("helper 1", "helper 2", ...). Its Stderr is shared by all helpers and
+	// the pool serialises writes to it.
+	Helper Options
+	// Log receives one line per retry; nil means Helper.Stderr.
+	Log io.Writer
+}
+
+// Pool runs requests on up to Size helpers. Helpers start when first
+// needed and are reused. A request whose helper fails as a whole (a
+// *HelperError: crash, hang, garbage) is retried once on a fresh helper; if
+// that fails too, the second error is returned. Request errors
+// (*RemoteError) are never retried.
+type Pool struct {
+	ctx  context.Context
+	opts PoolOptions
+	log  io.Writer
+	sem  chan struct{}
+
+	mu      sync.Mutex
+	idle    []*Client
+	started int
+	closed  bool
+}
+
+// NewPool returns a pool whose helpers live at most as long as ctx.
+func NewPool(ctx context.Context, opts PoolOptions) *Pool {
+	if opts.Size < 1 {
+		opts.Size = 1
+	}
+	// One lock for both writers: they are usually the same terminal.
+	mu := new(sync.Mutex)
+	var log io.Writer
+	switch {
+	case opts.Log != nil:
+		log = &lockedWriter{mu: mu, w: opts.Log}
+	case opts.Helper.Stderr != nil:
+		log = &lockedWriter{mu: mu, w: opts.Helper.Stderr}
+	}
+	if opts.Helper.Stderr != nil {
+		opts.Helper.Stderr = &lockedWriter{mu: mu, w: opts.Helper.Stderr}
+	}
+	return &Pool{ctx: ctx, opts: opts, log: log, sem: make(chan struct{}, opts.Size)}
+}
+
+// Size returns the maximum number of helpers.
+func (p *Pool) Size() int { return p.opts.Size }
+
+// Call runs a request on a helper like Client.Call, waiting for a free
+// helper first. Events of a retried request carry Attempt 2.
+func (p *Pool) Call(ctx context.Context, kind string, req, result any, onEvent func(Event) error) error {
+	for attempt := 1; ; attempt++ {
+		err := p.callOnce(ctx, kind, req, result, onEvent, attempt)
+		if err == nil || !IsHelperFailure(err) || attempt == 2 || ctx.Err() != nil || p.ctx.Err() != nil {
+			return err
+		}
+		if p.log != nil {
+			fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper\n", kind, err)
+		}
+	}
+}
+
+func (p *Pool) callOnce(ctx context.Context, kind string, req, result any, onEvent func(Event) error, attempt int) error {
+	c, err := p.acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer p.release(c)
+	var wrapped func(Event) error
+	if onEvent != nil {
+		wrapped = func(e Event) error {
+			e.Attempt = attempt
+			return onEvent(e)
+		}
+	}
+	return c.Call(ctx, kind, req, result, wrapped)
+}
+
+// acquire takes a free slot and returns a healthy helper for it, starting
+// one if none is idle.
+func (p *Pool) acquire(ctx context.Context) (*Client, error) {
+	select {
+	case p.sem <- struct{}{}:
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	case <-p.ctx.Done():
+		return nil, fmt.Errorf("%w: %v", ErrPoolClosed, p.ctx.Err())
+	}
+	p.mu.Lock()
+	if p.closed {
+		p.mu.Unlock()
+		<-p.sem
+		return nil, ErrPoolClosed
+	}
+	for len(p.idle) > 0 {
+		c := p.idle[len(p.idle)-1]
+		p.idle = p.idle[:len(p.idle)-1]
+		if c.Err() == nil {
+			p.mu.Unlock()
+			return c, nil
+		}
+		// It died while idle; that cost no request, so no retry is spent.
+		go c.Close()
+	}
+	p.started++
+	opts := p.opts.Helper
+	if opts.Name == "" {
+		opts.Name = "helper"
+	}
+	opts.Name = fmt.Sprintf("%s %d", opts.Name, p.started)
+	p.mu.Unlock()
+
+	// The helper belongs to the pool, not to this call, so it starts under
+	// the pool's context; the caller may still give up waiting for it.
+	type started struct {
+		c   *Client
+		err error
+	}
+	done := make(chan started, 1)
+	go func() {
+		c, err := Start(p.ctx, opts)
+		done <- started{c, err}
+	}()
+	select {
+	case s := <-done:
+		if s.err != nil {
+			<-p.sem
+			return nil, s.err
+		}
+		return s.c, nil
+	case <-ctx.Done():
+		go func() {
+			if s := <-done; s.err == nil {
+				p.release(s.c)
+			} else {
+				<-p.sem
+			}
+		}()
+		return nil, ctx.Err()
+	}
+}
+
+// release returns a helper to the pool (or closes it when it failed or the
+// pool is closed) and frees its slot.
+func (p *Pool) release(c *Client) {
+	p.mu.Lock()
+	keep := !p.closed && c.Err() == nil
+	if keep {
+		p.idle = append(p.idle, c)
+	}
+	p.mu.Unlock()
+	if !keep {
+		_ = c.Close()
+	}
+	<-p.sem
+}
+
+// Close shuts down the idle helpers; helpers busy with a request are shut
+// down when it ends. Later calls fail with ErrPoolClosed.
+func (p *Pool) Close() error {
+	p.mu.Lock()
+	p.closed = true
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	var errs []error
+	for _, c := range idle {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// lockedWriter serialises writes from several helpers' forwarders.
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l *lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}

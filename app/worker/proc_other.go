@@ -1,0 +1,18 @@
+//go:build !unix
+
+package worker
+
+import (
+	"os"
+	"os/exec"
+)
+
+// isolate does nothing where process groups do not exist.
+func isolate(cmd *exec.Cmd) {}
+
+// killGroup kills the helper.
+func killGroup(p *os.Process) { _ = p.Kill() }
+
+// ReserveStdout returns the standard output unchanged where file descriptors
+// cannot be rearranged; stray prints there would corrupt the protocol.
+func ReserveStdout() (*os.File, error) { return os.Stdout, nil }

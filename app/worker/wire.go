@@ -1,0 +1,131 @@
+package worker
+
+import (
+	"encoding/binary"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+)
+
+// ProtocolVersion is the version of the helper protocol this build speaks.
+// Both sides must speak the same version; see the package documentation for
+// what changes it.
+const ProtocolVersion = 1
+
+// MaxFrameSize is the largest payload a frame may carry. It is far above any
+// real message, so a larger length means the stream is not the protocol.
+const MaxFrameSize = 64 << 20
+
+// Message types.
+const (
+	typeHello     = "hello"
+	typeRequest   = "request"
+	typeCancel    = "cancel"
+	typeShutdown  = "shutdown"
+	typeEvent     = "event"
+	typeHeartbeat = "heartbeat"
+	typeResult    = "result"
+	typeError     = "error"
+)
+
+// Error codes a helper attaches to a failed request.
+const (
+	// CodeFailed is the code of a handler error that carries no other code.
+	CodeFailed = "failed"
+	// CodeCanceled means the request was cancelled before it finished.
+	CodeCanceled = "canceled"
+	// CodePanic means the handler panicked; the helper recovered and lives on.
+	CodePanic = "panic"
+	// CodeBadRequest means the request's data did not decode.
+	CodeBadRequest = "bad_request"
+	// CodeUnknownKind means the helper has no handler for the request kind.
+	CodeUnknownKind = "unknown_kind"
+)
+
+// Hello is the handshake payload each side sends first.
+type Hello struct {
+	// Protocol is the sender's ProtocolVersion.
+	Protocol int `json:"protocol"`
+	// Program and Version name the sending binary, for messages only.
+	Program string `json:"program,omitempty"`
+	Version string `json:"version,omitempty"`
+	// PID is the sender's process id.
+	PID int `json:"pid,omitempty"`
+	// Kinds lists the request kinds a helper serves (helper only).
+	Kinds []string `json:"kinds,omitempty"`
+}
+
+// message is one frame's payload.
+type message struct {
+	Type  string          `json:"type"`
+	ID    uint64          `json:"id,omitempty"`
+	Kind  string          `json:"kind,omitempty"`
+	Data  json.RawMessage `json:"data,omitempty"`
+	Error *wireError      `json:"error,omitempty"`
+}
+
+// wireError is a failed request's error as it crosses the pipe.
+type wireError struct {
+	Code    string `json:"code"`
+	Message string `json:"message"`
+}
+
+// garbageError says the byte stream is not the protocol.
+type garbageError struct{ detail string }
+
+func (e *garbageError) Error() string { return e.detail }
+
+// encodeFrame returns the frame for m: length prefix and JSON payload in one
+// buffer, so that a single Write puts the whole frame on the pipe.
+func encodeFrame(m *message) ([]byte, error) {
+	payload, err := json.Marshal(m)
+	if err != nil {
+		return nil, fmt.Errorf("encode %s message: %w", m.Type, err)
+	}
+	if len(payload) > MaxFrameSize {
+		return nil, fmt.Errorf("encode %s message: %d bytes exceed the frame limit of %d", m.Type, len(payload), MaxFrameSize)
+	}
+	buf := make([]byte, 4+len(payload))
+	binary.BigEndian.PutUint32(buf, uint32(len(payload)))
+	copy(buf[4:], payload)
+	return buf, nil
+}
+
+// readFrame reads one message. It returns io.EOF when the stream ends
+// cleanly between frames, io.ErrUnexpectedEOF when it ends inside one, and a
+// *garbageError when the bytes are not a frame.
+func readFrame(r io.Reader) (*message, error) {
+	var hdr [4]byte
+	if _, err := io.ReadFull(r, hdr[:]); err != nil {
+		return nil, err
+	}
+	n := binary.BigEndian.Uint32(hdr[:])
+	if n > MaxFrameSize {
+		return nil, &garbageError{fmt.Sprintf("frame header %q announces %d bytes (limit %d)", hdr[:], n, MaxFrameSize)}
+	}
+	payload := make([]byte, n)
+	if _, err := io.ReadFull(r, payload); err != nil {
+		if errors.Is(err, io.EOF) {
+			err = io.ErrUnexpectedEOF
+		}
+		return nil, err
+	}
+	var m message
+	if err := json.Unmarshal(payload, &m); err != nil {
+		return nil, &garbageError{fmt.Sprintf("frame payload %s is not a message: %v", quoteStart(payload), err)}
+	}
+	if m.Type == "" {
+		return nil, &garbageError{fmt.Sprintf("frame payload %s has no message type", quoteStart(payload))}
+	}
+	return &m, nil
+}
+
+// quoteStart quotes the beginning of a payload for an error message.
+func quoteStart(b []byte) string {
+	const max = 40
+	if len(b) > max {
+		return fmt.Sprintf("%q...", b[:max])
+	}
+	return fmt.Sprintf("%q", b)
+}
