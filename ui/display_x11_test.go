@@ -14,7 +14,7 @@ import (
 func TestNoDisplayMessage(t *testing.T) {
 	err := checkX11("", "", t.TempDir())
 	want := "no display: FaceMirror's window needs a graphical session (DISPLAY is not set). " +
-		"For headless use run `facemirror process` or `facemirror probe`."
+		"For headless use run `facemirror probe` (see `facemirror help`)."
 	if err == nil || err.Error() != want {
 		t.Fatalf("error = %v\nwant %s", err, want)
 	}

@@ -102,7 +102,7 @@ type NoDisplayError struct {
 
 func (e *NoDisplayError) Error() string {
 	return "no display: FaceMirror's window needs a graphical session (" + e.Reason +
-		"). For headless use run `facemirror process` or `facemirror probe`."
+		"). For headless use run `facemirror probe` (see `facemirror help`)."
 }
 
 // Is makes errors.Is(err, ErrNoDisplay) true.

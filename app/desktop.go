@@ -1,0 +1,121 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"image"
+	"runtime"
+	"strings"
+
+	"facemirror/app/worker"
+	"facemirror/models"
+	"facemirror/pipeline/video"
+
+	"gocv.io/x/gocv"
+)
+
+// Desktop serves the window. File facts are read in this process (decoding
+// needs no ONNX Runtime); face detection runs in one helper process that is
+// started on first use and replaced if it dies.
+type Desktop struct {
+	helpers HelperConfig
+	pool    *worker.Pool
+}
+
+// Fact is one named line of the About facts.
+type Fact struct {
+	Name, Value string
+}
+
+// NewDesktop returns the window's service; it lives until ctx ends or Close.
+func NewDesktop(ctx context.Context, h HelperConfig) *Desktop {
+	return &Desktop{helpers: h, pool: h.NewPool(ctx, 1)}
+}
+
+// Close stops the helper.
+func (d *Desktop) Close() error { return d.pool.Close() }
+
+// Probe returns the exact facts of a video or image file (every frame is
+// decoded once to count them).
+func (d *Desktop) Probe(ctx context.Context, path string) (video.Info, error) {
+	return video.Probe(ctx, path)
+}
+
+// FirstFrame decodes the first upright frame and asks a helper for the face
+// OpenFace would track in it. face is nil when there is none.
+func (d *Desktop) FirstFrame(ctx context.Context, path string) (frame image.Image, face *DetectedFace, err error) {
+	r, err := video.Open(ctx, path)
+	if err != nil {
+		return nil, nil, err
+	}
+	f, err := r.Read()
+	r.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("read the first frame of %s: %w", path, err)
+	}
+	frame, err = f.Mat.ToImage()
+	f.Mat.Close()
+	if err != nil {
+		return nil, nil, fmt.Errorf("convert the first frame of %s: %w", path, err)
+	}
+	var found *DetectedFace
+	_, err = Detect(ctx, d.pool, DetectRequest{Path: path, Frames: []int{0}}, func(ff FrameFaces) error {
+		if sel, ok := ff.Face(); ok {
+			found = &sel
+		}
+		return nil
+	})
+	if err != nil {
+		return frame, nil, describeDetectError(path, err)
+	}
+	return frame, found, nil
+}
+
+// describeDetectError turns a helper's error into the sentence a user reads.
+func describeDetectError(path string, err error) error {
+	var re *worker.RemoteError
+	if errors.As(err, &re) {
+		return fmt.Errorf("%s: %s", path, re.Message)
+	}
+	return fmt.Errorf("find the face in %s: %w", path, err)
+}
+
+// About returns the facts of Help ▸ About: versions, the helper's ONNX
+// Runtime and the model files' state.
+func (d *Desktop) About(ctx context.Context) ([]Fact, error) {
+	facts := []Fact{
+		{"FaceMirror", Version},
+		{"Go", fmt.Sprintf("%s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH)},
+		{"OpenCV", fmt.Sprintf("%s (gocv %s)", gocv.OpenCVVersion(), gocv.Version())},
+	}
+	rt := "unavailable"
+	if info, err := QueryRuntime(ctx, d.pool); err != nil {
+		rt += ": " + err.Error()
+	} else {
+		rt = fmt.Sprintf("%s; providers that load: %s; in use: %s", info.Version, strings.Join(info.Providers, ", "), info.EP)
+	}
+	facts = append(facts, Fact{"ONNX Runtime", rt})
+
+	dir, err := models.DefaultDir()
+	if err != nil {
+		return append(facts, Fact{"Models", "unknown folder: " + err.Error()}), nil
+	}
+	checks, err := models.Open(dir).Verify(ctx)
+	if err != nil {
+		return append(facts, Fact{"Models", fmt.Sprintf("%s: cannot verify: %v", dir, err)}), nil
+	}
+	bad := 0
+	for _, c := range checks {
+		if c.Err != nil {
+			bad++
+		}
+	}
+	status := fmt.Sprintf("%s, %d files, all verified (%s)", models.OpenFaceRelease, len(checks), dir)
+	if bad > 0 {
+		status = fmt.Sprintf("%d of %d files unusable in %s; %s", bad, len(checks), dir, models.RepairHint)
+	}
+	facts = append(facts, Fact{"Models", status},
+		Fact{"Model licence", "OpenFace 2.2 models: academic, non-commercial research use only"})
+	return facts, nil
+}

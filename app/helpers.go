@@ -1,0 +1,83 @@
+package app
+
+import (
+	"context"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+
+	"facemirror/app/worker"
+)
+
+// HelperConfig says how the window and the commands start helpers.
+type HelperConfig struct {
+	// EP is the execution provider: auto, cpu, coreml or cuda; empty means
+	// auto.
+	EP string
+	// Threads is ONNX Runtime's intra-op thread count per helper; zero
+	// lets the helper choose.
+	Threads int
+	// ModelsDir and ORTLibrary override the helper's model folder and
+	// ONNX Runtime library; empty means the helper's own lookup
+	// ($FACEMIRROR_MODELS, $FACEMIRROR_ORT_LIB, ...).
+	ModelsDir, ORTLibrary string
+	// Exe is the binary to start; empty means this program.
+	Exe string
+	// Stderr receives the helpers' log lines, prefixed with their names.
+	Stderr io.Writer
+	// Verbose makes helpers log informational messages too.
+	Verbose bool
+	// Timeout is how long a request may go without a sign of life from its
+	// helper; zero means worker.DefaultTimeout.
+	Timeout time.Duration
+}
+
+// Options returns the worker.Options for one helper.
+func (h HelperConfig) Options() worker.Options {
+	args := []string{"worker"}
+	if h.EP != "" {
+		args = append(args, "--ep", h.EP)
+	}
+	if h.Threads > 0 {
+		args = append(args, "--threads", strconv.Itoa(h.Threads))
+	}
+	if h.ModelsDir != "" {
+		args = append(args, "--models", h.ModelsDir)
+	}
+	if h.ORTLibrary != "" {
+		args = append(args, "--ort", h.ORTLibrary)
+	}
+	if h.Verbose {
+		args = append(args, "--verbose")
+	}
+	return worker.Options{
+		Exe:     h.Exe,
+		Args:    args,
+		Env:     helperEnv(os.Environ()),
+		Stderr:  h.Stderr,
+		Timeout: h.Timeout,
+	}
+}
+
+// helperEnv is the helpers' environment: this process's without a display.
+// The binary links the native file dialog, whose library connects to the
+// display when any process of it starts; a helper shows no window and must
+// not hold a connection to the user's session.
+func helperEnv(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if strings.HasPrefix(kv, "DISPLAY=") || strings.HasPrefix(kv, "WAYLAND_DISPLAY=") {
+			continue
+		}
+		out = append(out, kv)
+	}
+	return out
+}
+
+// NewPool returns a pool of up to size helpers configured by h, living at
+// most as long as ctx.
+func (h HelperConfig) NewPool(ctx context.Context, size int) *worker.Pool {
+	return worker.NewPool(ctx, worker.PoolOptions{Size: size, Helper: h.Options()})
+}
