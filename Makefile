@@ -39,9 +39,12 @@ lint:
 
 test: models lint
 	$(GO) test -count=1 -timeout 25m ./...
+	@# The real window must open (under Xvfb when there is no display).
+	@mkdir -p out
+	SCREENSHOT_WAIT=3 scripts/with-display.sh scripts/screenshot.sh ./$(BIN) out/window.png
 
 bench: models
-	$(GO) test -run '^$$' -bench . -benchmem -benchtime 20x ./pipeline/... ./models/...
+	scripts/bench.sh
 
 screenshot: models
 	@mkdir -p out

@@ -18,12 +18,15 @@ fi
 pid=$!
 trap 'kill $pid 2>/dev/null || true; wait $pid 2>/dev/null || true' EXIT
 
-if ! win=$(timeout 60 xdotool search --sync --name '^FaceMirror' | head -n1); then
+if ! win=$(timeout 60 xdotool search --sync --onlyvisible --name '^FaceMirror$' | head -n1); then
 	echo "screenshot: the FaceMirror window did not appear within 60 s; its log:" >&2
 	cat /tmp/facemirror-screenshot.log >&2
 	exit 1
 fi
 # Let probing and face detection finish (they run in the background).
 sleep "${SCREENSHOT_WAIT:-8}"
-import -window "$win" "$out"
+# Capture the screen and cut out the window: capturing the window itself
+# fails on some GL windows under Xvfb.
+eval "$(xdotool getwindowgeometry --shell "$win")"
+import -window root -crop "${WIDTH}x${HEIGHT}+${X}+${Y}" +repage "$out"
 echo "screenshot: $out ($(identify -format '%wx%h' "$out"))"
