@@ -1,0 +1,124 @@
+package au
+
+import "math"
+
+// Histogram settings of FaceAnalyser's running medians.
+const (
+	hogBins  = 1000
+	hogMin   = -0.005
+	hogMax   = 1.0
+	geomBins = 10000
+	geomMin  = -60.0
+	geomMax  = 60.0
+)
+
+// runningMedian is FaceAnalyser's per-dimension histogram median
+// (UpdateRunningMedian). Each dimension keeps a histogram of the values of
+// the frames added so far; the median is the centre of the first bin whose
+// cumulative count reaches (count+1)/2.
+//
+// OpenFace rescans every histogram from bin 0 at each update. Here each
+// dimension remembers its current median bin and the cumulative count up
+// to it, and walks from there; the bin found is the same because the
+// cumulative counts are monotone.
+type runningMedian struct {
+	bins        int
+	min         float64
+	width, half float64 // bin width and half bin width, as OpenFace computes them
+	alpha, beta float64 // bin position = x·alpha + beta
+	clampZero   bool    // the HOG median is clamped at 0 after each update
+
+	hist   []int32 // dims × bins
+	pos    []int32 // current median bin of each dimension
+	cum    []int32 // cumulative count of bins 0..pos
+	count  int     // frames in the histogram
+	median []float64
+}
+
+// newRunningMedian returns a histogram median over len(median) dimensions
+// that keeps its current value in median.
+func newRunningMedian(median []float64, bins int, min, max float64, clampZero bool) *runningMedian {
+	dims := len(median)
+	length := math.Abs(max - min)
+	n := float64(bins)
+	// OpenCV folds (x − min)·bins/length into one scale and shift: the
+	// subtraction becomes a shift of −min, the multiplication scales both,
+	// and the division multiplies both by 1/length.
+	inv := 1 / length
+	return &runningMedian{
+		bins:      bins,
+		min:       min,
+		width:     length / n,
+		half:      0.5 * length / n,
+		alpha:     n * inv,
+		beta:      (-min * n) * inv,
+		clampZero: clampZero,
+		hist:      make([]int32, dims*bins),
+		pos:       make([]int32, dims),
+		cum:       make([]int32, dims),
+		median:    median,
+	}
+}
+
+// bin returns the histogram bin of x. OpenCV's convertTo evaluates
+// x·alpha + beta with a fused multiply-add on AVX2 CPUs; on OpenFace's test
+// videos the fused and unfused forms give the same bins.
+func (m *runningMedian) bin(x float64) int {
+	v := math.FMA(x, m.alpha, m.beta)
+	last := float64(m.bins - 1)
+	if v > last {
+		v = last
+	}
+	if v < 0 {
+		v = 0
+	}
+	return int(v)
+}
+
+// update is UpdateRunningMedian followed, for HOG, by the clamp at zero.
+// desc is this frame's descriptor; add says whether it enters the
+// histogram (successful frames only).
+func (m *runningMedian) update(desc []float64, add bool) {
+	dims := len(m.median)
+	desc = desc[:dims]
+	if add {
+		for i, x := range desc {
+			b := m.bin(x)
+			m.hist[i*m.bins+b]++
+			if int32(b) <= m.pos[i] {
+				m.cum[i]++
+			}
+		}
+		m.count++
+	}
+	if m.count == 1 {
+		// OpenFace's special case: with one frame in the histogram the
+		// median is the current descriptor, even when this frame did not
+		// enter the histogram (a failed frame's zeros or black-face HOG).
+		copy(m.median, desc)
+	} else {
+		cutoff := int32((m.count + 1) / 2)
+		last := int32(m.bins - 1)
+		for i := 0; i < dims; i++ {
+			h := m.hist[i*m.bins : (i+1)*m.bins]
+			j, c := m.pos[i], m.cum[i]
+			for c < cutoff && j < last {
+				j++
+				c += h[j]
+			}
+			for j > 0 && c-h[j] >= cutoff {
+				c -= h[j]
+				j--
+			}
+			m.pos[i], m.cum[i] = j, c
+			m.median[i] = m.min + float64(float64(j)*m.width) + m.half
+		}
+	}
+	if m.clampZero {
+		for i, v := range m.median {
+			if v < 0 {
+				m.median[i] = 0
+			}
+		}
+	}
+}
