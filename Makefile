@@ -54,5 +54,5 @@ package: build
 	$(GO) run fyne.io/tools/cmd/fyne@v1.7.4 package -os linux -icon assets/icon.png -release
 
 clean:
-	rm -f $(BIN)
+	rm -f $(BIN) FaceMirror.tar.xz
 	rm -rf out
