@@ -1,0 +1,234 @@
+package openface
+
+import (
+	"errors"
+	"fmt"
+
+	"gocv.io/x/gocv"
+
+	"facemirror/pipeline/align"
+	"facemirror/pipeline/au"
+	"facemirror/pipeline/fhog"
+	"facemirror/pipeline/pdm"
+)
+
+// ErrImage reports a frame image the analysis cannot read.
+var ErrImage = errors.New("openface: unusable frame image")
+
+// Rejection says why landmark input was not used as given.
+type Rejection uint8
+
+const (
+	// Accepted: the input was used as given.
+	Accepted Rejection = iota
+	// NonFinite: NaN or infinite input, or a non-finite pose or 3D shape.
+	// Written as a failed frame with zero geometry.
+	NonFinite
+	// OutOfFrame: a frame claimed successful with every landmark outside
+	// the image. Written as a failed frame.
+	OutOfFrame
+	// Unfittable: a frame claimed successful whose landmarks the
+	// FaceAnalyser's fit or alignment cannot use. Written as a failed
+	// frame.
+	Unfittable
+)
+
+// String names the rejection.
+func (r Rejection) String() string {
+	switch r {
+	case Accepted:
+		return "accepted"
+	case NonFinite:
+		return "non-finite landmark input"
+	case OutOfFrame:
+		return "all landmarks outside the image"
+	case Unfittable:
+		return "landmarks the face model cannot fit"
+	}
+	return fmt.Sprintf("Rejection(%d)", uint8(r))
+}
+
+// FrameResult is the per-frame output of the analysis: the CSV values
+// that need no other frame, and the AU stage's features. It holds plain
+// numbers only (see MarshalBinary) so that it can cross process
+// boundaries.
+type FrameResult struct {
+	// Success and Confidence are the CSV's success and confidence columns.
+	Success    bool
+	Confidence float32
+	// Landmarks (x block, y block), Global and Local are the landmark
+	// detector's values as the CSV writes them (x_i, y_i, p_*).
+	Landmarks []float32
+	Global    [6]float32
+	Local     []float32
+	// Pose is pose_Tx, pose_Ty, pose_Tz (mm) and pose_Rx, pose_Ry, pose_Rz
+	// (radians).
+	Pose [6]float32
+	// Landmarks3D are the camera-space landmarks X_i, then Y_i, then Z_i.
+	Landmarks3D []float32
+
+	// AUSuccess tells whether the AU stage uses the frame (the detector's
+	// detection_success, unless the input was rejected). When false, the
+	// fields below are zero and nil, and the AU stage treats the frame as
+	// failed.
+	AUSuccess bool
+	// AUGlobal and AULocal are the FaceAnalyser's own PDM fit to the
+	// landmarks; AULocal feeds the geometry features.
+	AUGlobal [6]float32
+	AULocal  []float32
+	// HOG is the FHOG descriptor of the aligned, masked face (au.HOGLen
+	// values).
+	HOG []float32
+
+	// Rejected says whether and why the input was not used as given.
+	Rejected Rejection
+}
+
+// Analyser analyses frames one at a time, reusing its scratch buffers. It
+// must not be used by several goroutines at once; use one per goroutine.
+// Results do not share memory with the Analyser.
+type Analyser struct {
+	m   *Models
+	hog fhog.Extractor
+}
+
+// NewAnalyser returns an Analyser for the models.
+func (m *Models) NewAnalyser() *Analyser { return &Analyser{m: m} }
+
+// Analyse is Analyser.Analyse with a fresh Analyser.
+func (m *Models) Analyse(img gocv.Mat, in Landmarks) (FrameResult, error) {
+	return m.NewAnalyser().Analyse(img, in)
+}
+
+// Analyse computes a frame's result from its upright 8-bit BGR image and
+// the landmark detector's output for it. The camera is FeatureExtraction's
+// default for the image size. Unusable landmark values give a failed-frame
+// result (see Rejection); an error means a caller mistake (an empty or
+// non-BGR image, slices of the wrong length) or a failure inside OpenCV.
+func (a *Analyser) Analyse(img gocv.Mat, in Landmarks) (FrameResult, error) {
+	if img.Empty() {
+		return FrameResult{}, fmt.Errorf("%w: empty image", ErrImage)
+	}
+	if t := img.Type(); t != gocv.MatTypeCV8UC3 {
+		return FrameResult{}, fmt.Errorf("%w: type %v, want 8-bit BGR", ErrImage, t)
+	}
+	lm := a.m.lmPDM
+	n, modes := lm.NumPoints(), lm.NumModes()
+	if err := in.check(n, modes); err != nil {
+		return FrameResult{}, err
+	}
+	w, h := img.Cols(), img.Rows()
+	r := FrameResult{
+		Success:    in.Success,
+		Confidence: in.Confidence,
+		Landmarks:  append([]float32(nil), in.Points...),
+		Global:     in.Global,
+		Local:      append([]float32(nil), in.Local...),
+	}
+	if !in.finite() {
+		return zeroGeometry(n, modes), nil
+	}
+
+	// Pose and 3D landmarks, from the detector's parameters, on every
+	// frame: FeatureExtraction writes them whether tracking succeeded or
+	// not.
+	g := globalOf(in.Global)
+	cam := pdm.DefaultCamera(w, h)
+	pose, err := lm.HeadPose(in.Points, g, in.Local, cam)
+	if err != nil {
+		return FrameResult{}, fmt.Errorf("openface: head pose: %w", err)
+	}
+	r.Pose = [6]float32{pose.Tx, pose.Ty, pose.Tz, pose.Rx, pose.Ry, pose.Rz}
+	if r.Landmarks3D, err = lm.CameraShape(in.Points, g, in.Local, cam); err != nil {
+		return FrameResult{}, fmt.Errorf("openface: 3D landmarks: %w", err)
+	}
+	if !finite32(r.Pose[:]) || !finite32(r.Landmarks3D) {
+		return zeroGeometry(n, modes), nil
+	}
+
+	if !in.DetectionSuccess {
+		return r, nil
+	}
+	if outside(in.Points, w, h) {
+		return failed(r, OutOfFrame), nil
+	}
+
+	// FaceAnalyser::AddNextFrame: refit the FaceAnalyser's PDM to the
+	// landmarks, align and mask the face, FHOG.
+	fit, err := a.m.auPDM.CalcParams(in.Points, pdm.Euler{})
+	if err != nil {
+		if errors.Is(err, pdm.ErrNoLandmarks) {
+			return failed(r, Unfittable), nil
+		}
+		return FrameResult{}, fmt.Errorf("openface: FaceAnalyser fit: %w", err)
+	}
+	fg := fit.Global
+	r.AUGlobal = [6]float32{fg.Scale, fg.Rx, fg.Ry, fg.Rz, fg.Tx, fg.Ty}
+	if !finite32(r.AUGlobal[:]) || !finite32(fit.Local) {
+		return failed(r, Unfittable), nil
+	}
+	face, err := a.m.aligner.Align(img, in.Points, fg)
+	if err != nil {
+		if errors.Is(err, align.ErrBadInput) {
+			return failed(r, Unfittable), nil
+		}
+		return FrameResult{}, fmt.Errorf("openface: align face: %w", err)
+	}
+	defer face.Close()
+	pix, err := face.DataPtrUint8()
+	if err != nil {
+		return FrameResult{}, fmt.Errorf("openface: aligned face pixels: %w", err)
+	}
+	d, err := a.hog.Extract(make([]float32, au.HOGLen), pix, face.Cols(), face.Rows(), face.Cols()*face.Channels())
+	if err != nil {
+		return FrameResult{}, fmt.Errorf("openface: FHOG of the aligned face: %w", err)
+	}
+	if len(d.Data) != au.HOGLen {
+		return FrameResult{}, fmt.Errorf("openface: FHOG of the %d×%d aligned face has %d values, want %d",
+			face.Cols(), face.Rows(), len(d.Data), au.HOGLen)
+	}
+	r.AUSuccess = true
+	r.AULocal = fit.Local
+	r.HOG = d.Data
+	return r, nil
+}
+
+// zeroGeometry is the result for non-finite input: a failed frame whose
+// geometric columns are all 0.
+func zeroGeometry(n, modes int) FrameResult {
+	return FrameResult{
+		Landmarks:   make([]float32, 2*n),
+		Local:       make([]float32, modes),
+		Landmarks3D: make([]float32, 3*n),
+		Rejected:    NonFinite,
+	}
+}
+
+// failed turns r into a failed frame for the given reason, keeping the
+// geometric columns.
+func failed(r FrameResult, why Rejection) FrameResult {
+	r.Success = false
+	r.AUSuccess = false
+	r.AUGlobal = [6]float32{}
+	r.AULocal = nil
+	r.HOG = nil
+	r.Rejected = why
+	return r
+}
+
+// outside reports whether every landmark lies outside the w×h image.
+func outside(points []float32, w, h int) bool {
+	n := len(points) / 2
+	maxX, maxY := float32(w-1), float32(h-1)
+	for i := 0; i < n; i++ {
+		x, y := points[i], points[n+i]
+		if x >= 0 && x <= maxX && y >= 0 && y <= maxY {
+			return false
+		}
+	}
+	return true
+}
+
+func globalOf(p [6]float32) pdm.Global {
+	return pdm.Global{Scale: p[0], Rx: p[1], Ry: p[2], Rz: p[3], Tx: p[4], Ty: p[5]}
+}

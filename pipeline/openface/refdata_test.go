@@ -1,0 +1,248 @@
+package openface
+
+import (
+	"bytes"
+	"encoding/csv"
+	"fmt"
+	"os"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+
+	"facemirror/internal/sharedtest"
+	"facemirror/pipeline/openfacecsv"
+)
+
+// refVideo is a test video with reference outputs.
+type refVideo struct {
+	short, name, media string
+}
+
+var (
+	v01 = refVideo{"v01", "v01_talking_frontal_glasses_480x360", "videos/v01_talking_frontal_glasses_480x360.mp4"}
+	v02 = refVideo{"v02", "v02_emotions_sad_to_laughing_640x360_pexels", "videos/v02_emotions_sad_to_laughing_640x360_pexels.mp4"}
+	v04 = refVideo{"v04", "v04_eyeclosure_cheekpuff_smile_glasses_512x480", "videos/v04_eyeclosure_cheekpuff_smile_glasses_512x480.mp4"}
+	e03 = refVideo{"e03", "e03_noface_animation_caminandes_960x540", "edge/e03_noface_animation_caminandes_960x540.mp4"}
+)
+
+var (
+	modelsOnce sync.Once
+	models     *Models
+	modelsErr  error
+)
+
+// testModels loads the shared OpenFace models once per test binary.
+func testModels(t testing.TB) *Models {
+	t.Helper()
+	dir := sharedtest.Models(t)
+	modelsOnce.Do(func() { models, modelsErr = LoadModels(dir) })
+	if modelsErr != nil {
+		t.Fatal(modelsErr)
+	}
+	return models
+}
+
+// refCSVPath is the reference OpenFace CSV of v.
+func refCSVPath(t testing.TB, v refVideo) string {
+	t.Helper()
+	return sharedtest.Reference(t, v.name+"/"+v.name+".csv")
+}
+
+// table is a CSV file with a header.
+type table struct {
+	path string
+	col  map[string]int
+	rows [][]string
+}
+
+func readTable(t testing.TB, path string) *table {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatalf("%s: %v", path, err)
+	}
+	tb := &table{path: path, col: map[string]int{}, rows: recs[1:]}
+	for i, h := range recs[0] {
+		tb.col[h] = i
+	}
+	return tb
+}
+
+func (tb *table) str(t testing.TB, row int, name string) string {
+	t.Helper()
+	i, ok := tb.col[name]
+	if !ok {
+		t.Fatalf("%s: no column %q", tb.path, name)
+	}
+	return tb.rows[row][i]
+}
+
+// f32 parses a %.9g value as float32, which gives it back exactly.
+func (tb *table) f32(t testing.TB, row int, name string) float32 {
+	t.Helper()
+	v, err := strconv.ParseFloat(tb.str(t, row, name), 32)
+	if err != nil {
+		t.Fatalf("%s row %d %s: %v", tb.path, row, name, err)
+	}
+	return float32(v)
+}
+
+func (tb *table) flag(t testing.TB, row int, name string) bool {
+	t.Helper()
+	return tb.str(t, row, name) == "1"
+}
+
+func indexed(prefix string, n int) []string {
+	s := make([]string, n)
+	for i := range s {
+		s[i] = prefix + strconv.Itoa(i)
+	}
+	return s
+}
+
+var (
+	pointCols = append(indexed("x_", 68), indexed("y_", 68)...)
+	clnfCols  = append([]string{"clnf_p_scale", "clnf_p_rx", "clnf_p_ry", "clnf_p_rz", "clnf_p_tx", "clnf_p_ty"}, indexed("clnf_p_", 34)...)
+	faCols    = append([]string{"fa_p_scale", "fa_p_rx", "fa_p_ry", "fa_p_rz", "fa_p_tx", "fa_p_ty"}, indexed("fa_p_", 34)...)
+)
+
+// fullPrecLandmarks reads OpenFace's own landmark detector output at full
+// precision from reference/fullprec/<video>_frames.csv.
+func fullPrecLandmarks(t testing.TB, v refVideo) ([]Landmarks, *table) {
+	t.Helper()
+	tb := readTable(t, sharedtest.Reference(t, "fullprec/"+v.name+"_frames.csv"))
+	out := make([]Landmarks, len(tb.rows))
+	for r := range tb.rows {
+		lm := Landmarks{
+			Points:           make([]float32, len(pointCols)),
+			Local:            make([]float32, 34),
+			Success:          tb.flag(t, r, "success"),
+			DetectionSuccess: tb.flag(t, r, "clnf_detection_success"),
+			Confidence:       tb.f32(t, r, "detection_certainty"),
+		}
+		for i, c := range pointCols {
+			lm.Points[i] = tb.f32(t, r, c)
+		}
+		for i, c := range clnfCols {
+			if i < 6 {
+				lm.Global[i] = tb.f32(t, r, c)
+			} else {
+				lm.Local[i-6] = tb.f32(t, r, c)
+			}
+		}
+		out[r] = lm
+	}
+	return out, tb
+}
+
+// csvLandmarks reads the landmark input from the reference CSV of v, as a
+// user re-scoring an OpenFace CSV would.
+func csvLandmarks(t testing.TB, v refVideo) ([]Landmarks, *openfacecsv.File) {
+	t.Helper()
+	f, err := openfacecsv.ReadFile(refCSVPath(t, v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lms, err := LandmarksFromCSV(f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lms, f
+}
+
+// refTextWithoutGaze returns the reference CSV's lines with the gaze
+// columns removed, and the remaining header.
+func refTextWithoutGaze(t testing.TB, v refVideo) (header []string, lines [][]string) {
+	t.Helper()
+	data, err := os.ReadFile(refCSVPath(t, v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasSuffix(data, []byte("\n")) {
+		t.Fatalf("%s: no final newline", v.name)
+	}
+	all := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
+	head := strings.Split(all[0], ",")
+	keep := make([]bool, len(head))
+	for i, h := range head {
+		keep[i] = !strings.HasPrefix(h, "gaze_") && !strings.HasPrefix(h, "eye_lmk_")
+	}
+	pick := func(fields []string) []string {
+		var out []string
+		for i, f := range fields {
+			if keep[i] {
+				out = append(out, f)
+			}
+		}
+		return out
+	}
+	header = pick(head)
+	for n, l := range all[1:] {
+		f := strings.Split(l, ",")
+		if len(f) != len(head) {
+			t.Fatalf("%s line %d: %d fields, header has %d", v.name, n+2, len(f), len(head))
+		}
+		lines = append(lines, pick(f))
+	}
+	return header, lines
+}
+
+// encodeRows writes rows as CSV text with the models' layout and splits it
+// back into header and fields.
+func encodeRows(t testing.TB, m *Models, rows []openfacecsv.Row) (header []string, lines [][]string, text []byte) {
+	t.Helper()
+	var buf bytes.Buffer
+	enc, err := openfacecsv.NewEncoder(&buf, m.Layout())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows {
+		if err := enc.Encode(r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	text = buf.Bytes()
+	all := strings.Split(strings.TrimSuffix(string(text), "\n"), "\n")
+	header = strings.Split(all[0], ",")
+	for _, l := range all[1:] {
+		lines = append(lines, strings.Split(l, ","))
+	}
+	return header, lines, text
+}
+
+// cellDiff is one CSV cell that differs from the reference.
+type cellDiff struct {
+	frame     int
+	col       string
+	got, want string
+}
+
+func (d cellDiff) String() string {
+	return fmt.Sprintf("frame %d %s: got %s, OpenFace %s", d.frame, d.col, d.got, d.want)
+}
+
+// compareText compares our CSV fields with the reference's cell by cell.
+func compareText(t *testing.T, gotHead []string, got [][]string, wantHead []string, want [][]string) []cellDiff {
+	t.Helper()
+	if strings.Join(gotHead, ",") != strings.Join(wantHead, ",") {
+		t.Fatalf("header differs:\n got  %s\n want %s", strings.Join(gotHead, ","), strings.Join(wantHead, ","))
+	}
+	if len(got) != len(want) {
+		t.Fatalf("%d rows, OpenFace has %d", len(got), len(want))
+	}
+	var diffs []cellDiff
+	for r := range want {
+		for c := range want[r] {
+			if got[r][c] != want[r][c] {
+				diffs = append(diffs, cellDiff{r + 1, wantHead[c], got[r][c], want[r][c]})
+			}
+		}
+	}
+	return diffs
+}
