@@ -1,0 +1,24 @@
+// Package ccnf holds OpenFace 2.2's CCNF (continuous conditional neural
+// field) patch experts, the local detectors of the CLNF landmark fitter: it
+// reads the binary patch-expert files (one per patch scale) and computes,
+// for every landmark visible in the current view, the response map of its
+// expert around the landmark's current position.
+//
+// The computation follows OpenFace's ResponseOpenBlas path operation by
+// operation in float32: the area of interest is sampled with OpenCV's
+// fixed-point warpAffine (1/32-pixel bilinear weights), every 11×11 patch is
+// contrast-normalised to unit L2 norm, the neuron pre-activations are the
+// float32 FMA chains that OpenBLAS 0.3.21's small-matrix sgemm kernel
+// computes on the reference machine (including its 16-lane dot products for
+// a short tail of rows), the sigmoids are evaluated in float64 and summed
+// into float32, and the result is multiplied by the expert's Sigma (the
+// inverse of 2·(Σα·I + Σβ_b·S_b), computed with OpenCV's float Cholesky and
+// cached per expert and window size, as OpenFace caches it).
+//
+// The float32 FMA chains run as AVX2/FMA3 assembly on amd64 CPUs that have
+// it (eight response positions at a time, exact because a hardware FMA
+// rounds once) and as an exact float64 emulation elsewhere.
+//
+// A Scale is safe for concurrent use. A Workspace holds the scratch memory
+// of Response calls and must not be shared by concurrent calls.
+package ccnf

@@ -1,0 +1,365 @@
+package ccnf
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"sync"
+
+	"facemirror/pipeline/pdm"
+)
+
+// ErrFormat reports a patch-expert file that is not a valid CCNF file.
+var ErrFormat = errors.New("ccnf: invalid patch expert file")
+
+// maxFileSize bounds what Read accepts; the largest CCNF file is 2.4 MB.
+const maxFileSize = 64 << 20
+
+// maxPoints bounds the landmark count (68 in the largest model).
+const maxPoints = 4096
+
+// Neuron is one neuron of a patch expert: a linear filter over the
+// contrast-normalised patch followed by a scaled sigmoid.
+type Neuron struct {
+	// Type is the neuron type; 0 (raw intensities) in every OpenFace file.
+	// The response path OpenFace uses does not look at it.
+	Type int32
+	// NormWeights scales the filter, Bias is added before the sigmoid and
+	// Alpha weights the neuron's sigmoid in the response (and in Sigma).
+	NormWeights, Bias, Alpha float64
+	// Weights is the Height×Width filter, row-major as stored.
+	Weights []float32
+}
+
+// Expert is the patch expert of one landmark in one view.
+type Expert struct {
+	// Width and Height are the patch support (11×11 in every file).
+	Width, Height int
+	// Neurons is empty for a landmark that is invisible in the view.
+	Neurons []Neuron
+	// Betas weight the file's sigma components (one per component of the
+	// file's first window entry).
+	Betas []float64
+	// Confidence is the expert's patch_confidence (the NU-RLMS weight of
+	// the landmark). OpenFace leaves it uninitialised for empty experts;
+	// here it is 0.
+	Confidence float64
+
+	// weights is OpenFace's weight_matrix: one row per neuron holding
+	// (float)bias, then the filter flattened column-major, each multiplied
+	// by (float)NormWeights.
+	weights []float32
+
+	mu     sync.Mutex
+	sigmas []*sigmaEntry
+}
+
+// Empty reports whether the expert has no neurons (invisible landmark).
+func (e *Expert) Empty() bool { return len(e.Neurons) == 0 }
+
+// Window is one window-size entry of a CCNF file.
+type Window struct {
+	// Size is the response window size ws.
+	Size int
+	// Components are the ws²×ws² sigma components (row-major); the eye
+	// models have none.
+	Components [][]float32
+}
+
+// Scale is one CCNF file: the patch experts of every view and landmark at
+// one patch scaling (OpenFace's Patch_experts for one scale).
+type Scale struct {
+	// PatchScaling is the scale of the reference shape the experts were
+	// trained at (0.25, 0.35, 0.5 for the general model).
+	PatchScaling float64
+	// Centers are the view orientations (pitch, yaw, roll) in radians,
+	// computed from the stored degrees as OpenFace does (deg·π·(1/180)).
+	Centers [][3]float64
+	// Visibility[view][landmark] tells whether the landmark has an expert
+	// in that view.
+	Visibility [][]bool
+	// Windows are the window sizes listed in the file with their sigma
+	// components.
+	Windows []Window
+	// Experts[view][landmark] are the patch experts.
+	Experts [][]*Expert
+}
+
+// NumViews returns the number of views.
+func (s *Scale) NumViews() int { return len(s.Centers) }
+
+// NumPoints returns the number of landmarks.
+func (s *Scale) NumPoints() int {
+	if len(s.Visibility) == 0 {
+		return 0
+	}
+	return len(s.Visibility[0])
+}
+
+// Visible reports whether landmark i has an expert in the view.
+func (s *Scale) Visible(view, i int) bool {
+	return view >= 0 && view < len(s.Visibility) && i >= 0 && i < len(s.Visibility[view]) && s.Visibility[view][i]
+}
+
+// ViewIndex returns the view whose centre is nearest to the rotation, as
+// Patch_experts::GetViewIdx computes it: float32 differences to the
+// (double) centres, squared distance in float32, the first view winning
+// ties.
+func (s *Scale) ViewIndex(rot pdm.Euler) int {
+	idx := 0
+	var best float32
+	for i, c := range s.Centers {
+		v1 := float32(float64(rot.X) - c[0])
+		v2 := float32(float64(rot.Y) - c[1])
+		v3 := float32(float64(rot.Z) - c[2])
+		d := float32(float32(v1*v1)+float32(v2*v2)) + float32(v3*v3)
+		if i == 0 || d < best {
+			best, idx = d, i
+		}
+	}
+	return idx
+}
+
+// Load reads a CCNF patch-expert file such as
+// model/patch_experts/ccnf_patches_0.25_general.txt (binary despite the
+// name).
+func Load(path string) (*Scale, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open patch experts %s: %w", path, err)
+	}
+	defer f.Close()
+	s, err := Read(f)
+	if err != nil {
+		return nil, fmt.Errorf("read patch experts %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// Read parses a CCNF patch-expert file (the layout of
+// Patch_experts::Read_CCNF_patch_experts). Malformed input gives an error
+// wrapping ErrFormat.
+func Read(r io.Reader) (*Scale, error) {
+	buf, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	if err != nil {
+		return nil, err
+	}
+	if len(buf) > maxFileSize {
+		return nil, fmt.Errorf("%w: larger than %d bytes", ErrFormat, maxFileSize)
+	}
+	d := &decoder{buf: buf}
+	s := &Scale{}
+	if s.PatchScaling, err = d.float64("patch scaling"); err != nil {
+		return nil, err
+	}
+	if !(s.PatchScaling > 0) || math.IsInf(s.PatchScaling, 0) {
+		return nil, d.fail("patch scaling", "value %v", s.PatchScaling)
+	}
+	nViews, err := d.int32("view count")
+	if err != nil {
+		return nil, err
+	}
+	if nViews < 1 || nViews > 64 {
+		return nil, d.fail("view count", "%d views", nViews)
+	}
+	s.Centers = make([][3]float64, nViews)
+	for v := range s.Centers {
+		m, err := d.mat("view centre")
+		if err != nil {
+			return nil, err
+		}
+		c, err := m.float64s("view centre")
+		if err != nil {
+			return nil, err
+		}
+		if len(c) != 3 {
+			return nil, d.fail("view centre", "%d×%d, want 3 values", m.rows, m.cols)
+		}
+		for k := range c {
+			s.Centers[v][k] = (c[k] * math.Pi) * (1.0 / 180.0)
+		}
+	}
+	n := -1
+	s.Visibility = make([][]bool, nViews)
+	for v := range s.Visibility {
+		m, err := d.mat("visibility")
+		if err != nil {
+			return nil, err
+		}
+		vis, err := m.int32s("visibility")
+		if err != nil {
+			return nil, err
+		}
+		if n < 0 {
+			n = m.rows
+		}
+		if m.cols != 1 || m.rows != n || n == 0 || n > maxPoints {
+			return nil, d.fail("visibility", "view %d is %d×%d, want %d×1", v, m.rows, m.cols, n)
+		}
+		s.Visibility[v] = make([]bool, n)
+		for i, x := range vis {
+			s.Visibility[v][i] = x != 0
+		}
+	}
+	if err := s.readWindows(d); err != nil {
+		return nil, err
+	}
+	nBetas := 0
+	if len(s.Windows) > 0 {
+		nBetas = len(s.Windows[0].Components)
+	}
+	s.Experts = make([][]*Expert, nViews)
+	for v := range s.Experts {
+		s.Experts[v] = make([]*Expert, n)
+		for i := range s.Experts[v] {
+			e, err := readExpert(d, nBetas)
+			if err != nil {
+				return nil, fmt.Errorf("view %d landmark %d: %w", v, i, err)
+			}
+			s.Experts[v][i] = e
+		}
+	}
+	if d.off != len(d.buf) {
+		return nil, d.fail("end of file", "%d trailing bytes", len(d.buf)-d.off)
+	}
+	return s, nil
+}
+
+func (s *Scale) readWindows(d *decoder) error {
+	nWin, err := d.int32("window count")
+	if err != nil {
+		return err
+	}
+	if nWin < 0 || nWin > 64 {
+		return d.fail("window count", "%d windows", nWin)
+	}
+	s.Windows = make([]Window, nWin)
+	for w := range s.Windows {
+		size, err := d.int32("window size")
+		if err != nil {
+			return err
+		}
+		nComp, err := d.int32("sigma component count")
+		if err != nil {
+			return err
+		}
+		if size < 1 || size > 64 || nComp < 0 || nComp > 16 {
+			return d.fail("window", "size %d with %d components", size, nComp)
+		}
+		win := Window{Size: int(size), Components: make([][]float32, nComp)}
+		for c := range win.Components {
+			m, err := d.mat("sigma component")
+			if err != nil {
+				return err
+			}
+			// OpenFace picks components by their row count (ws²) and
+			// multiplies them with ws²×ws² identities, so any other shape
+			// would break the computation.
+			if m.rows != win.Size*win.Size || m.cols != m.rows {
+				return d.fail("sigma component", "%d×%d for window %d", m.rows, m.cols, win.Size)
+			}
+			if win.Components[c], err = m.float32s("sigma component"); err != nil {
+				return err
+			}
+		}
+		s.Windows[w] = win
+	}
+	return nil
+}
+
+func readExpert(d *decoder, nBetas int) (*Expert, error) {
+	typ, err := d.int32("expert type")
+	if err != nil {
+		return nil, err
+	}
+	if typ != 5 {
+		return nil, d.fail("expert type", "%d, want 5", typ)
+	}
+	w, err := d.int32("expert width")
+	if err != nil {
+		return nil, err
+	}
+	h, err := d.int32("expert height")
+	if err != nil {
+		return nil, err
+	}
+	nNeurons, err := d.int32("neuron count")
+	if err != nil {
+		return nil, err
+	}
+	if w < 1 || h < 1 || w > 64 || h > 64 || nNeurons < 0 || nNeurons > 1024 {
+		return nil, d.fail("expert", "%d×%d support with %d neurons", w, h, nNeurons)
+	}
+	e := &Expert{Width: int(w), Height: int(h)}
+	if nNeurons == 0 {
+		// An invisible landmark's expert is followed by one unused int.
+		_, err := d.int32("empty expert padding")
+		return e, err
+	}
+	e.Neurons = make([]Neuron, nNeurons)
+	for k := range e.Neurons {
+		if err := readNeuron(d, &e.Neurons[k], e.Width, e.Height); err != nil {
+			return nil, fmt.Errorf("neuron %d: %w", k, err)
+		}
+	}
+	e.Betas = make([]float64, nBetas)
+	for k := range e.Betas {
+		if e.Betas[k], err = d.float64("beta"); err != nil {
+			return nil, err
+		}
+	}
+	if e.Confidence, err = d.float64("patch confidence"); err != nil {
+		return nil, err
+	}
+	e.buildWeights()
+	return e, nil
+}
+
+func readNeuron(d *decoder, nr *Neuron, w, h int) error {
+	typ, err := d.int32("neuron type tag")
+	if err != nil {
+		return err
+	}
+	if typ != 2 {
+		return d.fail("neuron type tag", "%d, want 2", typ)
+	}
+	if nr.Type, err = d.int32("neuron type"); err != nil {
+		return err
+	}
+	if nr.NormWeights, err = d.float64("norm weights"); err != nil {
+		return err
+	}
+	if nr.Bias, err = d.float64("bias"); err != nil {
+		return err
+	}
+	if nr.Alpha, err = d.float64("alpha"); err != nil {
+		return err
+	}
+	m, err := d.mat("neuron weights")
+	if err != nil {
+		return err
+	}
+	if m.rows != h || m.cols != w {
+		return d.fail("neuron weights", "%d×%d, the expert is %d×%d", m.rows, m.cols, h, w)
+	}
+	nr.Weights, err = m.float32s("neuron weights")
+	return err
+}
+
+// buildWeights lays out weight_matrix as CCNF_patch_expert::Read does.
+func (e *Expert) buildWeights() {
+	k := 1 + e.Width*e.Height
+	e.weights = make([]float32, len(e.Neurons)*k)
+	for j, nr := range e.Neurons {
+		row := e.weights[j*k : (j+1)*k]
+		row[0] = float32(nr.Bias)
+		nw := float32(nr.NormWeights)
+		for xx := 0; xx < e.Width; xx++ {
+			for yy := 0; yy < e.Height; yy++ {
+				row[1+xx*e.Height+yy] = nr.Weights[yy*e.Width+xx] * nw
+			}
+		}
+	}
+}

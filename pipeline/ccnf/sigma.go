@@ -1,0 +1,163 @@
+package ccnf
+
+import (
+	"fmt"
+	"math"
+)
+
+// sigmaEntry is one cached Sigma of an expert.
+type sigmaEntry struct {
+	ws    int
+	sigma []float32
+	// padded holds the rows of sigma zero-padded to a multiple of 16
+	// values (the lane count of OpenBLAS's dot-product kernel).
+	padded []float32
+}
+
+// components returns the sigma components OpenFace uses for window size
+// ws: those of the last window entry whose components are ws²×ws² (none
+// when no entry matches, e.g. in the eye models).
+func (s *Scale) components(ws int) [][]float32 {
+	var comps [][]float32
+	for _, w := range s.Windows {
+		if len(w.Components) > 0 && len(w.Components[0]) == ws*ws*ws*ws {
+			comps = w.Components
+		}
+	}
+	return comps
+}
+
+// Sigma returns the ws²×ws² (row-major) Sigma of the expert of landmark i
+// in the view: the inverse of 2·(Σα·I + Σ_b (float)β_b·S_b), as
+// CCNF_patch_expert::ComputeSigmas computes it. It is computed on first
+// use and cached per expert and window size, as in OpenFace; the returned
+// slice is shared and must not be modified.
+func (s *Scale) Sigma(view, i, ws int) ([]float32, error) {
+	if !s.Visible(view, i) {
+		return nil, fmt.Errorf("ccnf: landmark %d has no expert in view %d", i, view)
+	}
+	if ws < 1 || ws > 64 {
+		return nil, fmt.Errorf("ccnf: window size %d out of range", ws)
+	}
+	e := s.Experts[view][i]
+	if e.Empty() {
+		return nil, fmt.Errorf("ccnf: landmark %d is marked visible in view %d but its expert is empty", i, view)
+	}
+	return e.sigma(ws, s.components(ws)).sigma, nil
+}
+
+func (e *Expert) sigma(ws int, comps [][]float32) *sigmaEntry {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	for _, c := range e.sigmas {
+		if c.ws == ws {
+			return c
+		}
+	}
+	c := &sigmaEntry{ws: ws, sigma: computeSigma(e, ws, comps)}
+	n := ws * ws
+	n16 := lanePad(n)
+	c.padded = make([]float32, n*n16)
+	for j := 0; j < n; j++ {
+		copy(c.padded[j*n16:j*n16+n], c.sigma[j*n:(j+1)*n])
+	}
+	e.sigmas = append(e.sigmas, c)
+	return c
+}
+
+// computeSigma follows ComputeSigmas: Σα accumulated in a float (each step
+// widened to double with the double alpha and narrowed back), the
+// components added with cv::scaleAdd (q2 = S_b·(float)β_b + q2, each
+// element one fused multiply-add in OpenCV's SIMD loop on the reference
+// machine), SigmaInv = 2·(Σα·I + q2), and the inverse by OpenCV's float
+// Cholesky.
+func computeSigma(e *Expert, ws int, comps [][]float32) []float32 {
+	n := ws * ws
+	var sumAlpha float32
+	for _, nr := range e.Neurons {
+		sumAlpha = float32(float64(sumAlpha) + nr.Alpha)
+	}
+	q := make([]float32, n*n)
+	for b, c := range comps {
+		if b >= len(e.Betas) {
+			break
+		}
+		beta := float32(e.Betas[b])
+		for k, v := range c {
+			q[k] = fmaf32(v, beta, q[k])
+		}
+	}
+	a := make([]float32, n*n)
+	for r := 0; r < n; r++ {
+		for c := 0; c < n; c++ {
+			v := q[r*n+c]
+			if r == c {
+				v = sumAlpha + v
+			}
+			a[r*n+c] = 2 * v
+		}
+	}
+	return invertCholesky(a, n)
+}
+
+// invertCholesky returns the inverse of the symmetric positive definite
+// n×n matrix a (which it overwrites) as cv::invert(DECOMP_CHOLESKY) does on
+// float data: the factorisation accumulates in float64 with float32
+// products of factor entries and stores reciprocal diagonals, and the
+// identity is solved for column by column with the same pattern. When the
+// matrix is not positive definite OpenCV returns zeros, and so does this.
+// (OpenCV hands matrices of 100 rows or more to LAPACK when it was built
+// with it; ws = 11 therefore differs from the reference in the last float
+// bits.)
+func invertCholesky(a []float32, n int) []float32 {
+	b := make([]float32, n*n)
+	for i := 0; i < n; i++ {
+		b[i*n+i] = 1
+	}
+	for i := 0; i < n; i++ {
+		ai := a[i*n : i*n+n]
+		for j := 0; j < i; j++ {
+			aj := a[j*n : j*n+n]
+			s := float64(ai[j])
+			for k := 0; k < j; k++ {
+				s -= float64(ai[k] * aj[k])
+			}
+			ai[j] = float32(s * float64(aj[j]))
+		}
+		s := float64(ai[i])
+		for k := 0; k < i; k++ {
+			t := float64(ai[k])
+			s -= t * t
+		}
+		if s < epsFloat32 {
+			for k := range b {
+				b[k] = 0
+			}
+			return b
+		}
+		ai[i] = float32(1 / math.Sqrt(s))
+	}
+	for i := 0; i < n; i++ {
+		li := a[i*n : i*n+n]
+		for j := 0; j < n; j++ {
+			s := float64(b[i*n+j])
+			for k := 0; k < i; k++ {
+				s -= float64(li[k] * b[k*n+j])
+			}
+			b[i*n+j] = float32(s * float64(li[i]))
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		for j := 0; j < n; j++ {
+			s := float64(b[i*n+j])
+			for k := n - 1; k > i; k-- {
+				s -= float64(a[k*n+i] * b[k*n+j])
+			}
+			b[i*n+j] = float32(s * float64(a[i*n+i]))
+		}
+	}
+	return b
+}
+
+// epsFloat32 is FLT_EPSILON, OpenCV's positive-definiteness threshold.
+const epsFloat32 = 0x1p-23
