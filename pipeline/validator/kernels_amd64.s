@@ -1,0 +1,44 @@
+//go:build amd64
+
+#include "textflag.h"
+
+// func fmaPanel(x *float32, xstride uintptr, w0, w1, w2, w3 *float32, k int, out *[32]float32)
+TEXT ·fmaPanel(SB), NOSPLIT, $0-64
+	MOVQ x+0(FP), SI
+	MOVQ xstride+8(FP), R8
+	MOVQ w0+16(FP), DI
+	MOVQ w1+24(FP), R9
+	MOVQ w2+32(FP), R10
+	MOVQ w3+40(FP), R11
+	MOVQ k+48(FP), CX
+	MOVQ out+56(FP), DX
+	VXORPS Y0, Y0, Y0
+	VXORPS Y1, Y1, Y1
+	VXORPS Y2, Y2, Y2
+	VXORPS Y3, Y3, Y3
+	XORQ AX, AX
+	TESTQ CX, CX
+	JLE done
+
+loop:
+	VMOVUPS (SI), Y4
+	VBROADCASTSS (DI)(AX*4), Y5
+	VFMADD231PS Y4, Y5, Y0
+	VBROADCASTSS (R9)(AX*4), Y6
+	VFMADD231PS Y4, Y6, Y1
+	VBROADCASTSS (R10)(AX*4), Y7
+	VFMADD231PS Y4, Y7, Y2
+	VBROADCASTSS (R11)(AX*4), Y8
+	VFMADD231PS Y4, Y8, Y3
+	ADDQ R8, SI
+	INCQ AX
+	CMPQ AX, CX
+	JLT loop
+
+done:
+	VMOVUPS Y0, (DX)
+	VMOVUPS Y1, 32(DX)
+	VMOVUPS Y2, 64(DX)
+	VMOVUPS Y3, 96(DX)
+	VZEROUPPER
+	RET
