@@ -1,0 +1,205 @@
+package clnf
+
+import (
+	"context"
+	"math"
+
+	"facemirror/pipeline/pdm"
+)
+
+// fitResult is the outcome of CLNF::DetectLandmarks on the main model.
+type fitResult struct {
+	p         params
+	landmarks []float32
+	// likelihood is the main model's last computed likelihood (kept from
+	// before when this fit computed none).
+	likelihood float32
+	success    bool
+	certainty  float32
+}
+
+// partTracer receives the part models' results; tests use it.
+type partTracer interface {
+	tracer
+	// partMapped is called with a part's CalcParams result on the mapped
+	// main landmarks, and fitted tells whether the part is then fitted.
+	partMapped(part string, p params, fitted bool)
+	// merged is called with the main landmarks after the part landmarks
+	// were written over them, before the main PDM is re-fitted.
+	merged(landmarks []float32)
+}
+
+// detectLandmarks is CLNF::DetectLandmarks for the main model: fit from p
+// with the given window sizes, then the hierarchical part models and the
+// validator. prevLik is the model likelihood before the call, kept when
+// the fit computes none.
+func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windows []int, prevLik float32, tr partTracer) (fitResult, error) {
+	c := m.main
+	var tc tracer
+	if tr != nil {
+		tc = tr
+	}
+	fitOK, lik, hasLik, err := c.fit(ctx, img, &p, windows, tc)
+	if err != nil {
+		return fitResult{}, err
+	}
+	if !hasLik {
+		lik = prevLik
+	}
+	landmarks, err := c.pdm.Shape2D(p.g, p.local, nil)
+	if err != nil {
+		return fitResult{}, err
+	}
+	if !finite(landmarks) {
+		// A degenerate fit (a response map of zeros makes the mean shift
+		// 0/0) cannot be refined or validated; it simply fails, and the
+		// tracker re-detects.
+		return fitResult{p: p, landmarks: landmarks, likelihood: lik}, nil
+	}
+	if c.set.refineHierarchical && len(m.parts) > 0 {
+		p, landmarks, err = m.refineParts(ctx, img, p, landmarks, tr)
+		if err != nil {
+			return fitResult{}, err
+		}
+	}
+	r := fitResult{p: p, landmarks: landmarks, likelihood: lik}
+	switch {
+	case c.set.validate && fitOK:
+		r.certainty, err = m.valid.check(p.g.Rotation(), img, landmarks)
+		if err != nil {
+			return fitResult{}, err
+		}
+		r.success = r.certainty > c.set.validationBoundary
+	case fitOK:
+		r.success, r.certainty = true, 1
+	}
+	return r, nil
+}
+
+// refineParts runs the hierarchical part models (the end of
+// CLNF::DetectLandmarks): each part's PDM is fitted to the mapped main
+// landmarks (unmapped points stay 0, which CalcParams reads as missing);
+// when the face is large enough (main scale above 0.9 of the part's patch
+// scaling) the part is fitted to the image, and if any part was, their
+// landmarks are written back in part order, the main PDM is re-fitted to
+// the result and the landmarks become its reconstruction.
+func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks []float32, tr partTracer) (params, []float32, error) {
+	n := m.main.pdm.NumPoints()
+	partLandmarks := make([][]float32, len(m.parts))
+	used := false
+	for k, pt := range m.parts {
+		np := pt.pdm.NumPoints()
+		locs := make([]float32, 2*np)
+		for _, mp := range pt.mapping {
+			locs[mp[1]] = landmarks[mp[0]]
+			locs[mp[1]+np] = landmarks[mp[0]+n]
+		}
+		fitted, err := pt.pdm.CalcParams(locs, pdm.Euler{})
+		if err != nil {
+			return params{}, nil, err
+		}
+		pp := params{g: fitted.Global, local: fitted.Local}
+		fit := float64(p.g.Scale) > 0.9*pt.scales[0].PatchScaling
+		if tr != nil {
+			tr.partMapped(pt.name, pp.clone(), fit)
+		}
+		if fit {
+			used = true
+			var tc tracer
+			if tr != nil {
+				tc = tr
+			}
+			if _, _, _, err := pt.fit(ctx, img, &pp, pt.set.windowsInit, tc); err != nil {
+				return params{}, nil, err
+			}
+		}
+		partLandmarks[k], err = pt.pdm.Shape2D(pp.g, pp.local, nil)
+		if err != nil {
+			return params{}, nil, err
+		}
+	}
+	if !used {
+		return p, landmarks, nil
+	}
+	merged := append([]float32(nil), landmarks...)
+	for k, pt := range m.parts {
+		np := pt.pdm.NumPoints()
+		for _, mp := range pt.mapping {
+			merged[mp[0]] = partLandmarks[k][mp[1]]
+			merged[mp[0]+n] = partLandmarks[k][mp[1]+np]
+		}
+	}
+	if tr != nil {
+		tr.merged(merged)
+	}
+	refit, err := m.main.pdm.CalcParams(merged, pdm.Euler{})
+	if err != nil {
+		return params{}, nil, err
+	}
+	p = params{g: refit.Global, local: refit.Local}
+	out, err := m.main.pdm.Shape2D(p.g, p.local, nil)
+	return p, out, err
+}
+
+// hypotheses are the initial rotations (pitch, yaw, roll) that
+// DetectLandmarksInImage tries from a face box with multi_view on, as
+// doubles narrowed to float.
+var hypotheses = [...][3]float64{
+	{0, 0, 0}, {0, -0.5236, 0}, {0, 0.5236, 0}, {0, -0.96, 0}, {0, 0.96, 0},
+	{0, 0, 0.5236}, {0, 0, -0.5236}, {0, -1.57, 0}, {0, 1.57, 0},
+	{0, -1.22, 0.698}, {0, 1.22, -0.698},
+}
+
+// hypothesisTracer is told which hypothesis is being fitted and what it
+// gave.
+type hypothesisTracer interface {
+	partTracer
+	hypothesis(h int, init params)
+	hypothesisDone(h int, r fitResult)
+}
+
+// detectFromBox is DetectLandmarksInImageMultiHypBasic: for each rotation
+// hypothesis, the PDM placed in the box with no deformation is fitted with
+// the initial window sizes; the hypothesis with the highest likelihood
+// wins (the first on ties). prevLik is the likelihood before the call.
+func (m *Model) detectFromBox(ctx context.Context, img *frame, box pdm.Box, prevLik float32, tr hypothesisTracer) (fitResult, error) {
+	var best fitResult
+	for h, rot := range hypotheses {
+		e := pdm.Euler{X: float32(rot[0]), Y: float32(rot[1]), Z: float32(rot[2])}
+		local := make([]float32, m.main.pdm.NumModes())
+		g, err := m.main.pdm.CalcParamsBox(box, local, e)
+		if err != nil {
+			return fitResult{}, err
+		}
+		p := params{g: g, local: local}
+		var pt partTracer
+		if tr != nil {
+			tr.hypothesis(h, p.clone())
+			pt = tr
+		}
+		r, err := m.detectLandmarks(ctx, img, p, m.main.set.windowsInit, prevLik, pt)
+		if err != nil {
+			return fitResult{}, err
+		}
+		// The next hypothesis starts from this one's likelihood when it
+		// computes none, as OpenFace's model_likelihood member carries.
+		prevLik = r.likelihood
+		if tr != nil {
+			tr.hypothesisDone(h, r)
+		}
+		if h == 0 || best.likelihood < r.likelihood {
+			best = r
+		}
+	}
+	return best, nil
+}
+
+// finite reports whether every value is a finite number.
+func finite(v []float32) bool {
+	for _, x := range v {
+		if math.IsNaN(float64(x)) || math.IsInf(float64(x), 0) {
+			return false
+		}
+	}
+	return true
+}

@@ -1,0 +1,26 @@
+// Package clnf is OpenFace 2.2's CLNF facial landmark detector and video
+// tracker, reproduced step by step so that its landmarks, parameters and
+// confidence agree with OpenFace's FeatureExtraction.
+//
+// A Model holds the immutable model data read from main_clnf_general.txt:
+// the 68-point point distribution model, the CCNF patch experts at three
+// scales, the three hierarchical part models (inner face, left and right
+// eye) with their landmark index maps, and the detection validator. It is
+// safe to share between goroutines.
+//
+// Fitting is OpenFace's NU-RLMS: at each patch scale, the patch experts'
+// response maps around the current landmarks are smoothed by a Gaussian
+// kernel density estimate whose mean shifts drive a rigid and then a
+// non-rigid regularised Gauss–Newton optimisation of the PDM parameters.
+// The part models refine the eyes and inner face of large faces, the main
+// PDM is re-fitted to the merged landmarks, and the validator rates the
+// result. Every arithmetic step follows OpenFace's float32 code (libm
+// calls in float64, OpenCV's and OpenBLAS's summation orders), because the
+// fit is iterative and small differences would grow.
+//
+// A Tracker (one per video) carries OpenFace's DetectLandmarksInVideo state
+// from frame to frame: tracking from the previous frame's parameters with
+// the small search windows, face re-detection after failures, restoration
+// of the previous fit when a re-detection fails, and de-initialisation
+// after more than 100 failures in a row.
+package clnf

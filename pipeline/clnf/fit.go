@@ -1,0 +1,123 @@
+package clnf
+
+import (
+	"context"
+	"fmt"
+	"image"
+
+	"facemirror/pipeline/ccnf"
+	"facemirror/pipeline/pdm"
+)
+
+// frame is the picture a fit works on and the scratch memory of the patch
+// experts.
+type frame struct {
+	gray *image.Gray
+	work *ccnf.Workspace
+}
+
+// params is a CLNF model's current parameter set.
+type params struct {
+	g     pdm.Global
+	local []float32
+}
+
+func (p params) clone() params {
+	return params{g: p.g, local: append([]float32(nil), p.local...)}
+}
+
+// tracer receives the intermediate results of a fit; tests use it to
+// compare each stage with OpenFace's traces. Fits take a nil tracer in
+// production.
+type tracer interface {
+	// scaleDone is called after both NU-RLMS passes of a scale.
+	scaleDone(model string, scale, ws, view int, p params)
+	// iteration is called after each NU-RLMS step.
+	iteration(model string, scale, ws, view int, rigid bool, iter int, p params)
+}
+
+// fit is CLNF::Fit: for each patch scale whose window size is not 0, the
+// responses around the current landmarks, then a rigid and a non-rigid
+// NU-RLMS pass. It updates p and returns whether the face stayed large
+// enough to fit (scale ≥ 0.25) and, when one was computed, the likelihood
+// of the final non-rigid pass (hasLik false otherwise).
+func (c *clnf) fit(ctx context.Context, img *frame, p *params, windows []int, tr tracer) (ok bool, lik float32, hasLik bool, err error) {
+	md := c.pdm
+	for s := range c.scales {
+		if s >= len(windows) || windows[s] == 0 {
+			continue
+		}
+		if err := ctx.Err(); err != nil {
+			return false, 0, false, err
+		}
+		ws := windows[s]
+		in, err := c.prepareScale(ctx, img, *p, s, ws)
+		if err != nil {
+			return false, 0, false, err
+		}
+		view := in.view
+		var hook func(rigid bool, iter int)
+		if tr != nil {
+			hook = func(rigid bool, iter int) { tr.iteration(c.name, s, ws, view, rigid, iter, *p) }
+		}
+		if _, err := nurlms(md, &p.g, p.local, in, true, c.set.iterations, false, hook); err != nil {
+			return false, 0, false, err
+		}
+		last := s == len(c.scales)-1 || (s+1 < len(windows) && windows[s+1] == 0) || p.g.Scale < 0.30
+		l, err := nurlms(md, &p.g, p.local, in, false, c.set.iterations, last, hook)
+		if err != nil {
+			return false, 0, false, err
+		}
+		if last {
+			lik, hasLik = l, true
+		}
+		if tr != nil {
+			tr.scaleDone(c.name, s, ws, view, *p)
+		}
+		if p.g.Scale < 0.25 {
+			return false, lik, hasLik, nil
+		}
+	}
+	return true, lik, hasLik, nil
+}
+
+// prepareScale computes what both NU-RLMS passes of scale s with window
+// size ws need: the response maps around the shape of p, the similarity
+// transforms, the KDE table, the scale's settings and the weights.
+func (c *clnf) prepareScale(ctx context.Context, img *frame, p params, s, ws int) (*scaleInput, error) {
+	sc := c.scales[s]
+	kde := c.kde[ws]
+	if kde == nil {
+		return nil, fmt.Errorf("clnf: %s model has no kernel table for window size %d", c.name, ws)
+	}
+	var r ccnf.Responses
+	if err := sc.Response(ctx, img.gray, c.pdm, p.g, p.local, ws, img.work, &r); err != nil {
+		return nil, fmt.Errorf("clnf: %s model, scale %d: %w", c.name, s, err)
+	}
+	in := &scaleInput{
+		ws:       ws,
+		view:     r.View,
+		resp:     r.Maps,
+		visible:  sc.Visibility[r.View],
+		base:     r.Landmarks,
+		imgToRef: r.ImgToRef,
+		refToImg: r.RefToImg,
+		kde:      kde,
+		set:      c.set.atScale(c.scales[min(s, 2)].PatchScaling),
+	}
+	if in.set.weightFactor > 0 {
+		n := c.pdm.NumPoints()
+		in.weights = make([]float32, 2*n)
+		for i := 0; i < n; i++ {
+			var conf float32
+			if e := sc.Experts[r.View][i]; in.visible[i] && !e.Empty() {
+				conf = float32(e.Confidence)
+			}
+			// GetWeightMatrix: the float confidence times the float
+			// weight factor.
+			w := conf * in.set.weightFactor
+			in.weights[i], in.weights[i+n] = w, w
+		}
+	}
+	return in, nil
+}

@@ -1,0 +1,188 @@
+package clnf
+
+import (
+	"fmt"
+	"math"
+
+	"facemirror/pipeline/pdm"
+)
+
+// scaleInput is what one patch scale hands to both NU-RLMS passes: the
+// response maps computed around base, the similarity transforms between
+// the image and the reference frame of the patch experts, and the settings
+// in effect.
+type scaleInput struct {
+	// ws is the response window size and view the patch experts' view.
+	ws, view int
+	// resp[i] is landmark i's ws×ws response map (row-major); only visible
+	// landmarks are read.
+	resp [][]float32
+	// visible[i] tells whether landmark i has an expert in the view.
+	visible []bool
+	// base is the shape (2n: x block, y block) the responses were
+	// computed at.
+	base []float32
+	// imgToRef and refToImg map image offsets to response pixels and
+	// back.
+	imgToRef, refToImg pdm.Mat2
+	// weights are the 2n diagonal entries of NU-RLMS' W, nil for W = I.
+	weights []float32
+	// kde is the kernel table for ws, and set the scale's settings.
+	kde *kdeTable
+	set scaleSettings
+}
+
+// nurlms runs one NU-RLMS pass (CLNF::NU_RLMS) from g and local, rigid or
+// non-rigid, for at most iterations steps, updating g and local in place.
+// With lhood it also returns the mean log KDE likelihood of the visible
+// landmarks, evaluated at the offsets of the last executed iteration.
+// hook, when not nil, sees the parameters after each step.
+func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid bool, iterations int, lhood bool, hook func(rigid bool, iter int)) (float32, error) {
+	n, m := md.NumPoints(), md.NumModes()
+	p := 6
+	if !rigid {
+		p += m
+	}
+	var reg []float32
+	if !rigid {
+		reg = make([]float32, m)
+		for i, ev := range md.EigenValues {
+			reg[i] = in.set.reg / ev
+		}
+	}
+	k := 2 * n
+	ws := in.ws
+	half := float32((ws - 1) / 2)
+	a, b := in.imgToRef, in.refToImg
+
+	var shape, prev []float32
+	dx := make([]float32, n)
+	dy := make([]float32, n)
+	ms := make([]float32, k)
+	jt := make([]float32, p*k)
+	grad := make([]float32, p)
+	hess := make([]float32, p*p)
+	for iter := 0; iter < iterations; iter++ {
+		var err error
+		shape, err = md.Shape2D(*g, local, shape)
+		if err != nil {
+			return 0, err
+		}
+		if iter > 0 && shapeDistance(shape, prev) < 0.01 {
+			break
+		}
+		prev = append(prev[:0], shape...)
+
+		var jac pdm.Jacobian
+		if rigid {
+			jac, err = md.RigidJacobian(*g, local, in.weights)
+		} else {
+			jac, err = md.FullJacobian(*g, local, in.weights)
+		}
+		if err != nil {
+			return 0, err
+		}
+
+		for i := 0; i < n; i++ {
+			ox := shape[i] - in.base[i]
+			oy := shape[i+n] - in.base[i+n]
+			dx[i] = float32(float32(ox*a[0][0])+float32(oy*a[0][1])) + half
+			dy[i] = float32(float32(ox*a[1][0])+float32(oy*a[1][1])) + half
+		}
+		for i := 0; i < n; i++ {
+			if !in.visible[i] {
+				ms[i], ms[i+n] = 0, 0
+				continue
+			}
+			mx, my := in.kde.meanShift(in.resp[i], dx[i], dy[i])
+			// Back to the image frame: (n×2)·(2×2)ᵀ in float.
+			ms[i] = float32(mx*b[0][0]) + float32(my*b[0][1])
+			ms[i+n] = float32(mx*b[1][0]) + float32(my*b[1][1])
+		}
+		for r := 0; r < k; r++ {
+			for c := 0; c < p; c++ {
+				jt[c*k+r] = jac.J[r*p+c]
+			}
+		}
+		for i := 0; i < n; i++ {
+			if in.visible[i] {
+				continue
+			}
+			for c := 0; c < p; c++ {
+				jt[c*k+i], jt[c*k+i+n] = 0, 0
+				jac.WT[c*k+i], jac.WT[c*k+i+n] = 0, 0
+			}
+		}
+
+		gemvCV(grad, jac.WT, k, ms)
+		for i := range hess {
+			hess[i] = 0
+		}
+		if !rigid {
+			// g − reg·p is a single cv::gemm (alpha −1, beta 1): the
+			// product and the difference in double, rounded once.
+			for i := 0; i < m; i++ {
+				grad[6+i] = float32(float64(grad[6+i]) - float64(reg[i])*float64(local[i]))
+				hess[(6+i)*p+6+i] = reg[i]
+			}
+		}
+		if in.weights == nil {
+			// W = I: JᵀW is Jᵀ.
+			addHessian(hess, jt, jt, p, k)
+		} else {
+			addHessian(hess, jt, jac.WT, p, k)
+		}
+		delta, _ := pdm.SolveCholesky(hess, p, grad)
+		if err := md.UpdateParams(delta, g, local); err != nil {
+			return 0, err
+		}
+		clampLocal(md, local)
+		if hook != nil {
+			hook(rigid, iter)
+		}
+	}
+	if !lhood {
+		return 0, nil
+	}
+	var ll float32
+	visible := 0
+	for i := 0; i < n; i++ {
+		if !in.visible[i] {
+			continue
+		}
+		visible++
+		li := landmarkLikelihood(in.resp[i], ws, dx[i], dy[i], in.set.sigma)
+		ll = float32(float64(ll) + math.Log(float64(li)+1e-8))
+	}
+	if visible == 0 {
+		return 0, fmt.Errorf("clnf: no visible landmark in the view")
+	}
+	return float32(float64(ll) / float64(visible)), nil
+}
+
+// shapeDistance is cv::norm(a, b): the L2 norm of the float differences,
+// summed in double.
+func shapeDistance(a, b []float32) float64 {
+	var s float64
+	for i, v := range a {
+		d := float64(v - b[i])
+		s += d * d
+	}
+	return math.Sqrt(s)
+}
+
+// clampLocal limits each local parameter to ±3 standard deviations of its
+// mode as PDM::Clamp does (the bound 3·sqrt(λ) in double, stored as
+// float).
+func clampLocal(md *pdm.Model, local []float32) {
+	for i, ev := range md.EigenValues {
+		v := float32(3 * math.Sqrt(float64(ev)))
+		if math.Abs(float64(local[i])) > float64(v) {
+			if local[i] > 0 {
+				local[i] = v
+			} else {
+				local[i] = -v
+			}
+		}
+	}
+}

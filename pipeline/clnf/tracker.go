@@ -1,0 +1,238 @@
+package clnf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"facemirror/pipeline/ccnf"
+	"facemirror/pipeline/mtcnn"
+	"facemirror/pipeline/pdm"
+
+	"gocv.io/x/gocv"
+)
+
+// FaceDetector finds the face to initialise the landmark fit from.
+type FaceDetector interface {
+	// DetectFace returns the face box in the 8-bit BGR frame that
+	// DetectSingleFaceMTCNN would hand to CLNF, or found = false.
+	DetectFace(ctx context.Context, bgr gocv.Mat) (box pdm.Box, found bool, err error)
+}
+
+// MTCNN adapts an MTCNN detector to FaceDetector: the widest corrected
+// box wins, as in DetectSingleFaceMTCNN. A frame too small for the
+// detector's pyramid has no face (OpenFace finds none there, or fails).
+type MTCNN struct{ Detector *mtcnn.Detector }
+
+// DetectFace implements FaceDetector.
+func (d MTCNN) DetectFace(ctx context.Context, bgr gocv.Mat) (pdm.Box, bool, error) {
+	faces, err := d.Detector.Detect(ctx, bgr)
+	if errors.Is(err, mtcnn.ErrImageTooSmall) {
+		return pdm.Box{}, false, nil
+	}
+	if err != nil {
+		return pdm.Box{}, false, err
+	}
+	f, ok := mtcnn.SelectSingle(faces)
+	if !ok {
+		return pdm.Box{}, false, nil
+	}
+	return pdm.Box{X: f.Box.X, Y: f.Box.Y, W: f.Box.W, H: f.Box.H}, true, nil
+}
+
+// Result is the landmark detector's state after one frame.
+type Result struct {
+	// Landmarks are the 68 landmarks, x of every point then y (OpenFace's
+	// detected_landmarks; all 0 before the first detection).
+	Landmarks [136]float32
+	// Global holds p_scale, p_rx, p_ry, p_rz, p_tx, p_ty and Local the 34
+	// shape parameters.
+	Global [6]float32
+	Local  []float32
+	// Success is what DetectLandmarksInVideo returns, the CSV's success.
+	Success bool
+	// DetectionSuccess is the model's own detection_success: it differs
+	// from Success on a first detection the validator rejected (Success
+	// is then true).
+	DetectionSuccess bool
+	// Confidence is the validator's certainty (detection_certainty).
+	Confidence float32
+	// Likelihood is the final fit's mean log KDE likelihood.
+	Likelihood float32
+	// Detected tells whether the face detector ran in this frame and found
+	// a face; DetectorRan whether it ran at all.
+	Detected, DetectorRan bool
+	// Box is the detected face box when Detected.
+	Box pdm.Box
+}
+
+// Tracker follows one face through a video as OpenFace's
+// DetectLandmarksInVideo does, carrying the fit from frame to frame. It is
+// not safe for concurrent use; use one Tracker per video.
+type Tracker struct {
+	m    *Model
+	fit  fitter
+	det  FaceDetector
+	work *ccnf.Workspace
+
+	p           params
+	landmarks   []float32
+	initialised bool
+	success     bool
+	likelihood  float32
+	certainty   float32
+	failures    int
+}
+
+// fitter is what a Tracker asks of the model: a fit from the previous
+// parameters and a fit from a face box. *Model implements it; tests
+// substitute scripted fits to exercise the state machine.
+type fitter interface {
+	detectLandmarks(ctx context.Context, img *frame, p params, windows []int, prevLik float32, tr partTracer) (fitResult, error)
+	detectFromBox(ctx context.Context, img *frame, box pdm.Box, prevLik float32, tr hypothesisTracer) (fitResult, error)
+}
+
+// reinitEvery is FaceModelParameters::reinit_video_every.
+const reinitEvery = 2
+
+// maxFailures is the failure count above which tracking is abandoned.
+const maxFailures = 100
+
+// NewTracker returns a Tracker for one video using the model and the face
+// detector. det may be nil for a Tracker that only fits from given boxes
+// (FitFromBox); Track then reports ErrNoDetector when it needs to detect.
+func NewTracker(m *Model, det FaceDetector) *Tracker {
+	t := &Tracker{m: m, fit: m, det: det, work: ccnf.NewWorkspace(0)}
+	t.Reset()
+	return t
+}
+
+// ErrNoDetector is returned by Track when a detection is due and the
+// Tracker has no face detector.
+var ErrNoDetector = errors.New("clnf: no face detector")
+
+// Reset forgets the tracked face, as CLNF::Reset does between videos.
+func (t *Tracker) Reset() {
+	md := t.m.main.pdm
+	t.p = params{g: pdm.Global{Scale: 1}, local: make([]float32, md.NumModes())}
+	t.landmarks = make([]float32, 2*md.NumPoints())
+	t.initialised = false
+	t.success = false
+	t.likelihood = -10
+	t.certainty = 0
+	t.failures = -1
+}
+
+// Track processes the next frame of the video (8-bit BGR) and returns the
+// detector's state after it. After an error (a cancelled context, a
+// failing face detector) the frame is half processed: Reset the Tracker
+// before using it again.
+func (t *Tracker) Track(ctx context.Context, bgr gocv.Mat) (Result, error) {
+	gray, err := grayFrame(bgr)
+	if err != nil {
+		return Result{}, err
+	}
+	img := &frame{gray: gray, work: t.work}
+	initial := !t.initialised
+	if t.initialised {
+		windows := t.m.main.set.windowsInit
+		if t.success {
+			windows = t.m.main.set.windowsSmall
+		}
+		r, err := t.fit.detectLandmarks(ctx, img, t.p.clone(), windows, t.likelihood, nil)
+		if err != nil {
+			return Result{}, err
+		}
+		t.apply(r)
+		if r.success {
+			t.failures = -1
+		} else {
+			t.failures++
+		}
+	}
+	var res Result
+	due := (!t.initialised && (t.failures+1)%(reinitEvery*6) == 0) ||
+		(t.initialised && !t.success && t.failures%reinitEvery == 0)
+	if due {
+		if t.det == nil {
+			return Result{}, ErrNoDetector
+		}
+		box, found, err := t.det.DetectFace(ctx, bgr)
+		if err != nil {
+			return Result{}, fmt.Errorf("clnf: face detection: %w", err)
+		}
+		res.DetectorRan = true
+		if found {
+			res.Detected, res.Box = true, box
+			ok, err := t.fitFromBox(ctx, img, box, initial)
+			if err != nil {
+				return Result{}, err
+			}
+			return t.result(res, ok), nil
+		}
+	}
+	if !t.initialised {
+		t.failures++
+	}
+	if t.failures > maxFailures {
+		t.initialised = false
+	}
+	return t.result(res, t.success), nil
+}
+
+// FitFromBox (re)initialises the tracker from a face box in the frame, as
+// a detection inside DetectLandmarksInVideo does, and returns the state
+// after it.
+func (t *Tracker) FitFromBox(ctx context.Context, bgr gocv.Mat, box pdm.Box) (Result, error) {
+	gray, err := grayFrame(bgr)
+	if err != nil {
+		return Result{}, err
+	}
+	initial := !t.initialised
+	ok, err := t.fitFromBox(ctx, &frame{gray: gray, work: t.work}, box, initial)
+	if err != nil {
+		return Result{}, err
+	}
+	return t.result(Result{Detected: true, Box: box}, ok), nil
+}
+
+// fitFromBox runs the multi-hypothesis detection from box. A failed
+// re-detection (not the initial one) restores the previous fit and
+// reports false; detection_success and the certainty stay those of the
+// failed attempt.
+func (t *Tracker) fitFromBox(ctx context.Context, img *frame, box pdm.Box, initial bool) (bool, error) {
+	t.initialised = true
+	saved, savedLik := t.p.clone(), t.likelihood
+	savedLandmarks := append([]float32(nil), t.landmarks...)
+	r, err := t.fit.detectFromBox(ctx, img, box, t.likelihood, nil)
+	if err != nil {
+		return false, err
+	}
+	t.apply(r)
+	if !initial && !r.success {
+		t.p, t.likelihood, t.landmarks = saved, savedLik, savedLandmarks
+		return false, nil
+	}
+	t.failures = -1
+	return true, nil
+}
+
+func (t *Tracker) apply(r fitResult) {
+	t.p = r.p
+	t.landmarks = r.landmarks
+	t.likelihood = r.likelihood
+	t.success = r.success
+	t.certainty = r.certainty
+}
+
+func (t *Tracker) result(res Result, success bool) Result {
+	copy(res.Landmarks[:], t.landmarks)
+	g := t.p.g
+	res.Global = [6]float32{g.Scale, g.Rx, g.Ry, g.Rz, g.Tx, g.Ty}
+	res.Local = append([]float32(nil), t.p.local...)
+	res.Success = success
+	res.DetectionSuccess = t.success
+	res.Confidence = t.certainty
+	res.Likelihood = t.likelihood
+	return res
+}
