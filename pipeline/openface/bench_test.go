@@ -9,6 +9,7 @@ import (
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/au"
 	"facemirror/pipeline/fhog"
+	"facemirror/pipeline/openfacecsv"
 	"facemirror/pipeline/pdm"
 	"facemirror/pipeline/video"
 )
@@ -93,6 +94,23 @@ func BenchmarkAnalyse(b *testing.B) {
 			}
 		}
 	})
+}
+
+// BenchmarkLandmarksFromCSV times reading v02's 472 CSV rows with the
+// recovery of precision, per row.
+func BenchmarkLandmarksFromCSV(b *testing.B) {
+	m := testModels(b)
+	f, err := openfacecsv.ReadFile(refCSVPath(b, v02))
+	if err != nil {
+		b.Fatal(err)
+	}
+	start := time.Now()
+	for b.Loop() {
+		if _, err := m.LandmarksFromCSV(context.Background(), f); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(time.Since(start).Nanoseconds())/float64(b.N)/float64(len(f.Rows)), "ns/row")
 }
 
 var (

@@ -74,4 +74,14 @@
 // reference's −27448284.0, Debian's reference LAPACK −27448816.0), while
 // package pdm's Cholesky step reaches −438026816.0. Those pose_* cells are
 // meaningless in all three; every other cell of such rows matches.
+//
+// Re-scoring an OpenFace CSV starts from values rounded to 0.1 px and
+// 0.001. Models.LandmarksFromCSV recovers most of that precision from the
+// fact that the landmarks are the projection of the printed parameters
+// (0.002 px RMS left of the 0.029 px rounding error); on the reference
+// videos the AU intensities then correlate with OpenFace's at r ≥ 0.995
+// for every AU that varies (mean absolute difference ≤ 0.014) and the
+// occurrences agree on 99.67–99.73 % of the cells. With the printed
+// values as they are (LandmarksAsPrinted) r falls to 0.977 on a nearly
+// neutral face and occurrence agreement to 99.2 %.
 package openface

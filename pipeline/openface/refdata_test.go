@@ -2,6 +2,7 @@ package openface
 
 import (
 	"bytes"
+	"context"
 	"encoding/csv"
 	"fmt"
 	"os"
@@ -142,14 +143,30 @@ func fullPrecLandmarks(t testing.TB, v refVideo) ([]Landmarks, *table) {
 }
 
 // csvLandmarks reads the landmark input from the reference CSV of v, as a
-// user re-scoring an OpenFace CSV would.
+// user re-scoring an OpenFace CSV would (Models.LandmarksFromCSV, which
+// recovers precision).
 func csvLandmarks(t testing.TB, v refVideo) ([]Landmarks, *openfacecsv.File) {
 	t.Helper()
 	f, err := openfacecsv.ReadFile(refCSVPath(t, v))
 	if err != nil {
 		t.Fatal(err)
 	}
-	lms, err := LandmarksFromCSV(f)
+	lms, err := testModels(t).LandmarksFromCSV(context.Background(), f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return lms, f
+}
+
+// printedLandmarks reads the landmark input from the reference CSV of v
+// as printed (LandmarksAsPrinted).
+func printedLandmarks(t testing.TB, v refVideo) ([]Landmarks, *openfacecsv.File) {
+	t.Helper()
+	f, err := openfacecsv.ReadFile(refCSVPath(t, v))
+	if err != nil {
+		t.Fatal(err)
+	}
+	lms, err := LandmarksAsPrinted(f)
 	if err != nil {
 		t.Fatal(err)
 	}
