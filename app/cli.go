@@ -1,12 +1,17 @@
 // Package app holds FaceMirror's commands and the work that runs in helper
 // processes.
 //
-// The command line (RunCLI: probe, version, models, worker) and the window
-// share it. Neither ever loads ONNX Runtime: face detection and everything
-// else that needs it runs in helpers, which are this same binary started as
-// "facemirror worker" (RunWorker) and reached through package app/worker.
-// The request kinds those helpers serve, and their payloads, are defined
-// here (KindDetect, KindInfo) with typed client calls (Detect, QueryRuntime).
+// The command line (RunCLI: probe, process, version, models, worker) and
+// the window share it. Neither ever loads ONNX Runtime: face detection and
+// everything else that needs it runs in helpers, which are this same binary
+// started as "facemirror worker" (RunWorker) and reached through package
+// app/worker. The request kinds those helpers serve, and their payloads,
+// are defined here (KindDetect, KindInfo, KindAnalyse) with typed client
+// calls (Detect, QueryRuntime, Analyse).
+//
+// Process is the process command's coordinator: it probes the inputs, cuts
+// videos into chunks for the helpers, puts the frames they stream back in
+// order through OpenFace's AU stage and writes one CSV per input.
 package app
 
 import (
@@ -28,6 +33,7 @@ var Version = "dev"
 // they do.
 var commands = []struct{ name, usage, help string }{
 	{"probe", probeUsage, "describe videos; with --faces find the face on sampled frames"},
+	{"process", processUsage, "write OpenFace 2.2 FeatureExtraction's CSV (landmarks, pose, AUs; no gaze) for each file"},
 	{"version", versionUsage, "versions of the app, Go, OpenCV and ONNX Runtime; model file hashes"},
 	{"models", modelsUsage, "install or check the model files"},
 	{"worker", workerUsage, "helper process (FaceMirror starts it itself)"},
@@ -57,9 +63,10 @@ func Usage(w io.Writer) {
 
 // RunCLI runs the subcommand args[0] with the remaining arguments and
 // returns the process exit status: 0 on success, 1 when the work failed
-// (for probe: any file failed), 2 for a usage error. The "worker"
-// subcommand serves the helper protocol on the process's standard input and
-// output (see RunWorker).
+// (for probe and process: any file failed), 2 for a usage error; process
+// adds ExitNoFace and ExitInterrupted (see ProcessReport.ExitStatus). The
+// "worker" subcommand serves the helper protocol on the process's standard
+// input and output (see RunWorker).
 func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
 		Usage(stderr)
@@ -69,6 +76,8 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	switch args[0] {
 	case "probe":
 		return runProbe(ctx, rest, stdout, stderr)
+	case "process":
+		return runProcess(ctx, rest, stdout, stderr)
 	case "version":
 		return runVersion(ctx, rest, stdout, stderr)
 	case "models":

@@ -28,6 +28,9 @@ func TestMain(m *testing.M) {
 	if installed.dir != "" {
 		os.RemoveAll(filepath.Dir(installed.dir))
 	}
+	if shared.run.dir != "" {
+		os.RemoveAll(shared.run.dir)
+	}
 	os.Exit(code)
 }
 

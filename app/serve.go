@@ -26,9 +26,9 @@ const workerUsage = "worker [--ep auto|cpu|coreml|cuda] [--threads N] [--models 
 const seekChunk = 32
 
 // RunWorker is "facemirror worker": a helper process serving the request
-// kinds KindDetect and KindInfo on stdin and stdout (package app/worker's
-// protocol) until its client shuts it down. args are the flags after
-// "worker". It returns the exit status.
+// kinds KindDetect, KindInfo and KindAnalyse on stdin and stdout (package
+// app/worker's protocol) until its client shuts it down. args are the
+// flags after "worker". It returns the exit status.
 //
 // When stdout is the process's real standard output it is reserved for the
 // protocol (worker.ReserveStdout), so that stray prints from ONNX Runtime
@@ -67,8 +67,9 @@ func RunWorker(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	defer e.close()
 	err = worker.Serve(ctx, stdin, out, worker.ServerOptions{
 		Handlers: map[string]worker.Handler{
-			KindDetect: e.detect,
-			KindInfo:   e.info,
+			KindDetect:  e.detect,
+			KindInfo:    e.info,
+			KindAnalyse: e.analyse,
 		},
 		Program: "facemirror",
 		Version: Version,
@@ -113,6 +114,7 @@ type engine struct {
 	rt       *onnxrt.Runtime
 	sessions []*onnxrt.Session
 	det      *mtcnn.Detector
+	an       *analysisModels
 }
 
 // runtime loads ONNX Runtime on first use.
@@ -147,11 +149,9 @@ func (e *engine) detector() (*mtcnn.Detector, *onnxrt.Runtime, error) {
 	if err != nil {
 		return nil, nil, err
 	}
-	dir := e.modelsDir
-	if dir == "" {
-		if dir, err = models.DefaultDir(); err != nil {
-			return nil, nil, worker.Coded(CodeModels, err)
-		}
+	dir, err := e.modelDir()
+	if err != nil {
+		return nil, nil, err
 	}
 	files, err := models.Open(dir).MTCNN()
 	if err != nil {
@@ -171,6 +171,18 @@ func (e *engine) detector() (*mtcnn.Detector, *onnxrt.Runtime, error) {
 	e.sessions = sessions
 	e.det = mtcnn.New(sessions[0], sessions[1], sessions[2], mtcnn.DefaultOptions())
 	return e.det, rt, nil
+}
+
+// modelDir is the model folder: --models, else the usual lookup.
+func (e *engine) modelDir() (string, error) {
+	if e.modelsDir != "" {
+		return e.modelsDir, nil
+	}
+	dir, err := models.DefaultDir()
+	if err != nil {
+		return "", worker.Coded(CodeModels, err)
+	}
+	return dir, nil
 }
 
 func (e *engine) close() {
@@ -284,23 +296,10 @@ type frameWalker struct {
 	next int // index of the frame the next Read returns
 }
 
-// read moves to frame index and reads it. Skipped frames are decoded but
-// not converted (Seek), in chunks, with a sign of life to the client at
-// least every second.
+// read moves to frame index and reads it.
 func (w *frameWalker) read(index int) (video.Frame, error) {
-	last := time.Now()
-	for w.next < index {
-		step := min(index, w.next+seekChunk)
-		if err := w.r.Seek(step); err != nil {
-			return video.Frame{}, err
-		}
-		w.next = step
-		if time.Since(last) > time.Second {
-			if err := w.call.Alive(); err != nil {
-				return video.Frame{}, err
-			}
-			last = time.Now()
-		}
+	if err := w.skipTo(index); err != nil {
+		return video.Frame{}, err
 	}
 	f, err := w.r.Read()
 	if err != nil {
@@ -308,6 +307,27 @@ func (w *frameWalker) read(index int) (video.Frame, error) {
 	}
 	w.next = f.Index + 1
 	return f, nil
+}
+
+// skipTo moves forward to frame index. Skipped frames are decoded but not
+// converted (Seek), in chunks, with a sign of life to the client at least
+// every second.
+func (w *frameWalker) skipTo(index int) error {
+	last := time.Now()
+	for w.next < index {
+		step := min(index, w.next+seekChunk)
+		if err := w.r.Seek(step); err != nil {
+			return err
+		}
+		w.next = step
+		if time.Since(last) > time.Second {
+			if err := w.call.Alive(); err != nil {
+				return err
+			}
+			last = time.Now()
+		}
+	}
+	return nil
 }
 
 // frameFaces converts the detector's faces for the wire.

@@ -1,7 +1,9 @@
 #!/usr/bin/env bash
 # Speed figures, on one core (-cpu 1) as OpenFace runs: Go benchmarks of the
-# per-frame stages, printed as milliseconds per frame. Nothing here is a
-# pass/fail test; targets are in the issue tracker and the README.
+# per-frame stages, printed as milliseconds per frame; then whole videos
+# through the process command with one and two helpers (frames/s and peak
+# memory summed over all processes). Nothing here is a pass/fail test;
+# targets are in the issue tracker and the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -20,5 +22,18 @@ echo "FHOG of one aligned 112x112 face"
 run ./pipeline/fhog/ 'Extract$' 2000x
 echo "Helper round trip and first-frame detection through a helper"
 run ./app/ 'DetectFirstFrame' 10x
+run ./app/ 'FrameWire' 200x
 run ./app/worker/ '.' 200x
+echo "Whole videos: facemirror process --mode aus, start-up included (OpenFace 2.2 on one core:"
+echo "v01 4.4-4.9 s, about 65 frames/s; d04 13.6 s, about 35 frames/s; peak memory 448 MB)"
+test -x ./facemirror || { echo "./facemirror is missing: run make bench, which builds it" >&2; exit 1; }
+shared=${FACEMIRROR_SHARED:-../shared}
+for video in videos/v01_talking_frontal_glasses_480x360.mp4 derived/d04_emotions_upscaled_1920x1080_19.7s.mp4; do
+	for workers in 1 2; do
+		name=$(basename "$video")
+		printf '  %s, %d helper(s): ' "${name%%_*}" "$workers"
+		./facemirror process --mode aus --out out/bench-process --workers "$workers" --quiet --stats "$shared/media/$video" |
+			tee -a out/bench.txt | sed -n 's/^stats: //p'
+	done
+done
 echo "(full output: out/bench.txt)"

@@ -4,6 +4,7 @@ package worker
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"testing"
 )
@@ -55,4 +56,29 @@ func BenchmarkStart(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// BenchmarkBinaryEvents measures streaming binary payloads of the size of
+// an analysed frame (a FrameResult's 19.3 KB binary encoding, base64 in
+// the JSON), decoded on the client: the protocol's cost per frame.
+func BenchmarkBinaryEvents(b *testing.B) {
+	const events, size = 300, 19300
+	c := startBenchHelper(b)
+	ctx := context.Background()
+	for b.Loop() {
+		n := 0
+		err := c.Call(ctx, "bulk", testRequest{N: events, Size: size}, nil, func(e Event) error {
+			var ev bulkEvent
+			if err := e.Decode(&ev); err != nil || len(ev.Data) != size {
+				return fmt.Errorf("event %d: %v, %d bytes", n, err, len(ev.Data))
+			}
+			n++
+			return nil
+		})
+		if err != nil || n != events {
+			b.Fatal(err, n)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
+	b.SetBytes(events * size)
 }

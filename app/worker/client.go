@@ -251,6 +251,18 @@ func (c *Client) Hello() Hello { return c.hello }
 // PID returns the helper's process id.
 func (c *Client) PID() int { return c.pid }
 
+// ProcessState returns how the helper process ended (exit status, and
+// through SysUsage its resource usage such as peak memory), or nil while it
+// has not been reaped.
+func (c *Client) ProcessState() *os.ProcessState {
+	select {
+	case <-c.exited:
+		return c.cmd.ProcessState
+	default:
+		return nil
+	}
+}
+
 // Done is closed when the helper has failed or been closed.
 func (c *Client) Done() <-chan struct{} { return c.dead }
 

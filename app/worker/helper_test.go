@@ -80,6 +80,14 @@ type testRequest struct {
 	Every  time.Duration `json:"every,omitempty"`
 	File   string        `json:"file,omitempty"`
 	Status int           `json:"status,omitempty"`
+	Size   int           `json:"size,omitempty"`
+}
+
+// bulkEvent is the event of the "bulk" handler: binary data, base64 in
+// the JSON.
+type bulkEvent struct {
+	Index int    `json:"index"`
+	Data  []byte `json:"data"`
 }
 
 type testResult struct {
@@ -123,6 +131,23 @@ func testHandlers(out *os.File) map[string]Handler {
 				}
 			}
 			return testResult{Text: r.Text, PID: os.Getpid()}, nil
+		},
+		// bulk emits N events carrying Size bytes each.
+		"bulk": func(ctx context.Context, call *Call) (any, error) {
+			r, err := decode(call)
+			if err != nil {
+				return nil, err
+			}
+			data := make([]byte, r.Size)
+			for i := range data {
+				data[i] = byte(i * 7)
+			}
+			for i := 0; i < r.N; i++ {
+				if err := call.Emit("bulk", bulkEvent{Index: i, Data: data}); err != nil {
+					return nil, err
+				}
+			}
+			return testResult{PID: os.Getpid()}, nil
 		},
 		// quiet works for N×Every without events, calling Alive.
 		"quiet": func(ctx context.Context, call *Call) (any, error) {

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"os"
+	"slices"
 	"sync"
 )
 
@@ -37,6 +39,7 @@ type Pool struct {
 
 	mu      sync.Mutex
 	idle    []*Client
+	all     []*Client // every helper started, for ExitStates
 	started int
 	closed  bool
 }
@@ -145,10 +148,12 @@ func (p *Pool) acquire(ctx context.Context) (*Client, error) {
 			<-p.sem
 			return nil, s.err
 		}
+		p.track(s.c)
 		return s.c, nil
 	case <-ctx.Done():
 		go func() {
 			if s := <-done; s.err == nil {
+				p.track(s.c)
 				p.release(s.c)
 			} else {
 				<-p.sem
@@ -156,6 +161,30 @@ func (p *Pool) acquire(ctx context.Context) (*Client, error) {
 		}()
 		return nil, ctx.Err()
 	}
+}
+
+// track records a started helper for ExitStates.
+func (p *Pool) track(c *Client) {
+	p.mu.Lock()
+	p.all = append(p.all, c)
+	p.mu.Unlock()
+}
+
+// ExitStates returns the process states of the pool's helpers that have
+// exited and been reaped, in the order they started. After Close returns
+// with no request in flight, that is every helper the pool ever started
+// (those that crashed included), so their resource usage can be summed.
+func (p *Pool) ExitStates() []*os.ProcessState {
+	p.mu.Lock()
+	all := slices.Clone(p.all)
+	p.mu.Unlock()
+	var out []*os.ProcessState
+	for _, c := range all {
+		if st := c.ProcessState(); st != nil {
+			out = append(out, st)
+		}
+	}
+	return out
 }
 
 // release returns a helper to the pool (or closes it when it failed or the

@@ -198,3 +198,32 @@ func TestPoolWaitsForAFreeHelperUntilCancelled(t *testing.T) {
 		t.Errorf("call on a closed pool: %v", err)
 	}
 }
+
+// Every helper the pool started, the crashed one included, is reaped by
+// Close and reports how it ended, so callers can add up their resource use.
+func TestPoolExitStates(t *testing.T) {
+	ctx := testContext(t)
+	p := newTestPool(t, ctx, 1, nil)
+	file := filepath.Join(t.TempDir(), "attempts")
+	if err := p.Call(ctx, "exit-once", testRequest{File: file}, nil, nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	states := p.ExitStates()
+	if len(states) != 2 {
+		t.Fatalf("%d exit states, want 2 (the crashed helper and its replacement)", len(states))
+	}
+	if got := states[0].ExitCode(); got != 3 {
+		t.Errorf("crashed helper exit code %d, want 3", got)
+	}
+	if !states[1].Success() {
+		t.Errorf("replacement helper ended with %v, want a clean exit", states[1])
+	}
+	for i, st := range states {
+		if ru, ok := st.SysUsage().(*syscall.Rusage); !ok || ru.Maxrss <= 0 {
+			t.Errorf("helper %d: no peak memory in its exit usage (%v)", i+1, st.SysUsage())
+		}
+	}
+}

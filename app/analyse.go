@@ -1,0 +1,175 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"path/filepath"
+	"time"
+
+	"facemirror/app/worker"
+	"facemirror/models"
+	"facemirror/pipeline/clnf"
+	"facemirror/pipeline/openface"
+	"facemirror/pipeline/video"
+
+	"gocv.io/x/gocv"
+)
+
+// analysisModels are what an analyse request needs besides the face
+// detector: the CLNF landmark detector and OpenFace's per-frame analysis.
+// Both are immutable and shared by all requests of a helper.
+type analysisModels struct {
+	landmarks *clnf.Model
+	features  *openface.Models
+}
+
+// analysis loads the landmark and analysis models on first use, after
+// checking every model file's hash. Failures are not kept, as for the
+// detector.
+func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	if e.an != nil {
+		return e.an, nil
+	}
+	dir, err := e.modelDir()
+	if err != nil {
+		return nil, err
+	}
+	features, err := loadFeatureModels(ctx, dir)
+	if err != nil {
+		return nil, err
+	}
+	landmarks, err := clnf.Load(filepath.Join(dir, filepath.FromSlash(openface.LandmarkerFile)))
+	if err != nil {
+		return nil, worker.Coded(CodeModels, fmt.Errorf("load the landmark detector: %w", err))
+	}
+	e.an = &analysisModels{landmarks: landmarks, features: features}
+	return e.an, nil
+}
+
+// loadFeatureModels verifies the model folder and reads OpenFace's
+// analysis models from it. The coordinator of a process command needs
+// them too (for the per-video Sequence), and both sides must use intact,
+// identical files.
+func loadFeatureModels(ctx context.Context, dir string) (*openface.Models, error) {
+	if _, err := models.Open(dir).Verify(ctx); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, worker.Coded(CodeModels, err)
+	}
+	m, err := openface.LoadModels(dir)
+	if err != nil {
+		return nil, worker.Coded(CodeModels, fmt.Errorf("load the AU models: %w", err))
+	}
+	return m, nil
+}
+
+// analyse serves KindAnalyse: it tracks the landmarks from the warm-up's
+// first frame to the end of the range and streams each reported frame's
+// openface.FrameResult.
+func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
+	var req AnalyseRequest
+	if err := call.Decode(&req); err != nil {
+		return nil, err
+	}
+	if req.Start < 0 || req.End <= req.Start || req.WarmUp < 0 {
+		return nil, worker.Coded(worker.CodeBadRequest, fmt.Errorf("analyse: frames [%d, %d) with warm-up %d", req.Start, req.End, req.WarmUp))
+	}
+	det, _, err := e.detector()
+	if err != nil {
+		return nil, err
+	}
+	an, err := e.analysis(ctx)
+	if err != nil {
+		return nil, err
+	}
+	// Loading may have taken a while on the first request.
+	if err := call.Alive(); err != nil {
+		return nil, err
+	}
+	r, err := video.Open(ctx, req.Path)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, worker.Coded(CodeBadInput, err)
+	}
+	defer r.Close()
+	info := r.Info()
+
+	from := req.Start - min(req.WarmUp, req.Start)
+	walk := &frameWalker{r: r, call: call}
+	if err := walk.skipTo(from); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if errors.Is(err, video.ErrFrameRange) {
+			return AnalyseResult{Width: info.Width, Height: info.Height}, nil
+		}
+		return nil, worker.Coded(CodeBadInput, err)
+	}
+
+	tracker := clnf.NewTracker(an.landmarks, clnf.MTCNN{Detector: det})
+	analyser := an.features.NewAnalyser()
+	mat := gocv.NewMat()
+	defer mat.Close()
+	res := AnalyseResult{Width: info.Width, Height: info.Height}
+	last := time.Now()
+	for i := from; i < req.End; i++ {
+		f, err := r.ReadInto(&mat)
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, worker.Coded(CodeBadInput, err)
+		}
+		if f.Index != i {
+			return nil, fmt.Errorf("analyse %s: read frame %d where frame %d was due", req.Path, f.Index, i)
+		}
+		lm, err := tracker.Track(ctx, mat)
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			return nil, fmt.Errorf("track the face in frame %d of %s: %w", i, req.Path, err)
+		}
+		if i < req.Start {
+			res.WarmUp++
+			if time.Since(last) > time.Second {
+				if err := call.Alive(); err != nil {
+					return nil, err
+				}
+				last = time.Now()
+			}
+			continue
+		}
+		fr, err := analyser.Analyse(mat, openface.Landmarks{
+			Points:           lm.Landmarks[:],
+			Global:           lm.Global,
+			Local:            lm.Local,
+			Success:          lm.Success,
+			DetectionSuccess: lm.DetectionSuccess,
+			Confidence:       lm.Confidence,
+		})
+		if err != nil {
+			return nil, fmt.Errorf("analyse frame %d of %s: %w", i, req.Path, err)
+		}
+		enc, err := fr.MarshalBinary()
+		if err != nil {
+			return nil, fmt.Errorf("encode frame %d of %s: %w", i, req.Path, err)
+		}
+		if err := call.Emit(EventFrame, AnalysedFrame{Index: i, Result: enc}); err != nil {
+			return nil, err
+		}
+		res.Frames++
+		last = time.Now()
+	}
+	return res, nil
+}

@@ -1,0 +1,640 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	"facemirror/app/worker"
+	"facemirror/models"
+	"facemirror/pipeline/openface"
+	"facemirror/pipeline/video"
+)
+
+// Chunking of videos over helpers. Tracking carries each frame's fit into
+// the next, so a chunk that does not begin its video starts warmUpFrames
+// early with a fresh face detection and throws those frames away; the
+// fresh track has then (almost always) converged onto the one a single
+// helper would have followed. The figure was measured on v02 and v04 by
+// comparing the landmarks after seams at many positions with a one-helper
+// run (see README.md, "process").
+const (
+	warmUpFrames = 60
+	// minChunkFrames is the shortest chunk worth a helper's warm-up and
+	// detection; shorter videos are not split.
+	minChunkFrames = 2 * warmUpFrames
+	// maxChunkFrames bounds a chunk, and so the frames the coordinator
+	// holds while an earlier chunk is still running (about 19 KB each).
+	maxChunkFrames = 1000
+)
+
+// ErrDuplicateOutput reports an input whose CSV would overwrite the CSV of
+// an earlier input of the same command (same name in the same folder).
+var ErrDuplicateOutput = errors.New("another input of this command writes the same CSV")
+
+// ErrNoFace reports a video in which no frame has a tracked face. Its CSV
+// is written (every row with success 0); FileReport.NoFace carries it.
+var ErrNoFace = errors.New("no face found in any frame")
+
+// ProcessOptions configures Process.
+type ProcessOptions struct {
+	// OutDir receives one <name>.csv per input (the input's name without
+	// its extension); empty means each input's own folder. It is created
+	// when missing.
+	OutDir string
+	// Workers is the number of helper processes; below 1 means
+	// runtime.NumCPU().
+	Workers int
+	// Helpers says how helpers start (execution provider, stderr, ...).
+	// Their ONNX Runtime runs single-threaded: parallelism comes from the
+	// helpers.
+	Helpers HelperConfig
+	// Progress, if set, is called from Process's goroutines, one call at
+	// a time, whenever frames have been analysed or a file ends.
+	Progress func(ProcessProgress)
+	// OnFile, if set, is called with each file's report as soon as it
+	// and every file before it are done, in the order of the inputs, one
+	// call at a time.
+	OnFile func(FileReport)
+}
+
+// ProcessProgress counts a Process run's work so far.
+type ProcessProgress struct {
+	// Files is the number of inputs, FilesDone how many have ended.
+	Files, FilesDone int
+	// Frames is the number of frames of the inputs probed so far (Probing
+	// tells whether some are still to be probed), FramesDone how many
+	// have been analysed.
+	Frames, FramesDone int
+	Probing            bool
+	// Elapsed is the time since Process began; Analysing the time since
+	// the first frame arrived (zero before), the base for rates.
+	Elapsed, Analysing time.Duration
+}
+
+// FileReport is the outcome for one input.
+type FileReport struct {
+	// File is the input as given.
+	File string
+	// CSV is the CSV written; empty when none was.
+	CSV string
+	// Frames is the input's number of frames (the CSV's rows; 0 when it
+	// could not be probed); FaceFrames how many have success 1.
+	Frames, FaceFrames int
+	// Err says why no CSV was written; nil when one was.
+	Err error
+}
+
+// NoFace reports whether the CSV was written but no frame has a face.
+func (r FileReport) NoFace() bool { return r.Err == nil && r.FaceFrames == 0 }
+
+// ProcessReport is the outcome of a Process run.
+type ProcessReport struct {
+	// Files are the inputs' reports, in the order given.
+	Files []FileReport
+	// Frames is the number of frames analysed and written.
+	Frames int
+	// Elapsed is the run's wall time, helper start-up and shut-down
+	// included.
+	Elapsed time.Duration
+	// Helpers are the exit states of every helper process the run
+	// started (all have exited when Process returns): their resource
+	// usage.
+	Helpers []*os.ProcessState
+}
+
+// Exit statuses of the process command (see ExitStatus).
+const (
+	// ExitFailed: some input could not be read or analysed; it has no
+	// CSV. The other inputs were processed.
+	ExitFailed = 1
+	// ExitNoFace: every input has its CSV, but in at least one no frame
+	// shows a face (all its rows have success 0).
+	ExitNoFace = 3
+	// ExitInterrupted: the run was cancelled (Ctrl-C); files finished
+	// before stay, no partial CSV is left.
+	ExitInterrupted = 130
+)
+
+// ExitStatus returns the process command's exit status for the run: 0
+// when every input has a CSV with a face in some frame, ExitFailed when
+// any input has no CSV (which outranks ExitNoFace), ExitNoFace when some
+// CSV has no face at all.
+func (r ProcessReport) ExitStatus() int {
+	status := 0
+	for _, f := range r.Files {
+		switch {
+		case f.Err != nil:
+			return ExitFailed
+		case f.NoFace():
+			status = ExitNoFace
+		}
+	}
+	return status
+}
+
+// Process analyses every input with OpenFace 2.2's FeatureExtraction
+// pipeline (landmarks, head pose, AUs) and writes one CSV per input in
+// FeatureExtraction's format, gaze columns excepted.
+//
+// The heavy work runs in opts.Workers helper processes. Each video is
+// probed for its exact frame count and split into contiguous chunks
+// (planChunks), and the chunks of all inputs form one queue that the
+// helpers take from; each helper streams its frames' per-frame results
+// back, and this process puts them in frame order through the video's
+// openface.Sequence (running medians, AU prediction, post-processing) and
+// writes the CSV atomically. For a given number of workers the output is
+// the same, byte for byte, on every run. One input's failure never stops
+// the others. The helpers' own messages go to opts.Helpers.Stderr.
+// Process returns when every helper has exited.
+func Process(ctx context.Context, files []string, opts ProcessOptions) ProcessReport {
+	workers := opts.Workers
+	if workers < 1 {
+		workers = runtime.NumCPU()
+	}
+	r := newRun(ctx, files, opts, workers)
+	r.run()
+	report := ProcessReport{Files: make([]FileReport, len(r.jobs))}
+	for i, j := range r.jobs {
+		f := j.report()
+		report.Files[i] = f
+		if f.Err == nil {
+			report.Frames += f.Frames
+		}
+	}
+	report.Helpers = r.pool.ExitStates()
+	report.Elapsed = time.Since(r.start)
+	return report
+}
+
+// chunk is one helper request: frames [start, end) of a job, entered
+// warmUp frames early.
+type chunk struct {
+	start, end, warmUp int
+}
+
+// planChunks splits a video of n frames into contiguous chunks for the
+// given number of helpers. Only the number of helpers and frames decide
+// the plan, so the output for a given number of workers never depends on
+// timing. A chunk after the first costs its warm-up frames too, so the
+// first chunk is longer by that much and every chunk has the same work.
+// Videos up to maxChunkFrames get one chunk per helper, as long as each
+// chunk reports at least minChunkFrames; longer videos get chunks of at
+// most about maxChunkFrames, taken in turn by the helpers.
+func planChunks(n, workers int) []chunk {
+	if n <= 0 {
+		return nil
+	}
+	k := max(1, (n+maxChunkFrames-1)/maxChunkFrames)
+	k = max(k, workers)
+	for k > 1 && (n+(k-1)*warmUpFrames)/k-warmUpFrames < minChunkFrames {
+		k--
+	}
+	// Boundary i is where the work (frames reported plus warm-up) of the
+	// chunks before it reaches i/k of the total.
+	total := n + (k-1)*warmUpFrames
+	bound := func(i int) int {
+		if i == 0 {
+			return 0
+		}
+		return i*total/k - (i-1)*warmUpFrames
+	}
+	out := make([]chunk, k)
+	for i := range out {
+		out[i] = chunk{start: bound(i), end: bound(i + 1)}
+		if i > 0 {
+			out[i].warmUp = warmUpFrames
+		}
+	}
+	out[k-1].end = n
+	return out
+}
+
+// run is one Process call's shared state.
+type run struct {
+	ctx     context.Context
+	opts    ProcessOptions
+	workers int
+	pool    *worker.Pool
+	jobs    []*job
+	start   time.Time
+
+	// tokens bounds the chunks that are queued, running or done but not
+	// yet sequenced, and so the frames held in memory.
+	tokens chan struct{}
+	queue  chan *queued
+
+	mu        sync.Mutex // guards the fields below and serialises callbacks
+	frames    int
+	done      int
+	probed    int
+	filesDone int
+	firstAt   time.Time
+	reported  int
+	finishing sync.WaitGroup
+}
+
+// queued is a chunk in the queue with its job.
+type queued struct {
+	job *job
+	c   chunk
+}
+
+func newRun(ctx context.Context, files []string, opts ProcessOptions, workers int) *run {
+	h := opts.Helpers
+	h.Threads = 1
+	r := &run{
+		ctx:     ctx,
+		opts:    opts,
+		workers: workers,
+		pool:    h.NewPool(ctx, workers),
+		start:   time.Now(),
+		tokens:  make(chan struct{}, 2*workers),
+		queue:   make(chan *queued),
+	}
+	seen := map[string]string{}
+	for _, f := range files {
+		j := &job{run: r, path: f, csv: outputPath(f, opts.OutDir)}
+		key := filepath.Clean(j.csv)
+		if first, dup := seen[key]; dup {
+			j.err = fmt.Errorf("%s: %w (%s, like %s)", filepath.Base(f), ErrDuplicateOutput, j.csv, first)
+		} else {
+			seen[key] = f
+		}
+		r.jobs = append(r.jobs, j)
+	}
+	return r
+}
+
+// outputPath is the CSV path for an input: its name with .csv for its
+// extension, in dir or beside the input.
+func outputPath(input, dir string) string {
+	base := filepath.Base(input)
+	name := strings.TrimSuffix(base, filepath.Ext(base)) + ".csv"
+	if dir == "" {
+		dir = filepath.Dir(input)
+	}
+	return filepath.Join(dir, name)
+}
+
+// run processes every job and shuts the helpers down.
+func (r *run) run() {
+	var dispatchers sync.WaitGroup
+	for range r.workers {
+		dispatchers.Add(1)
+		go func() {
+			defer dispatchers.Done()
+			for q := range r.queue {
+				q.job.runChunk(q)
+			}
+		}()
+	}
+	r.plan()
+	close(r.queue)
+	dispatchers.Wait()
+	r.finishing.Wait()
+	for _, j := range r.jobs {
+		if j.cancel != nil {
+			j.cancel()
+		}
+	}
+	r.pool.Close()
+}
+
+// plan probes the inputs in order and queues their chunks. Probing the
+// next input overlaps with the helpers' work on the previous ones.
+func (r *run) plan() {
+	features, featErr := r.loadFeatures()
+	for _, j := range r.jobs {
+		if j.err == nil && featErr != nil {
+			j.err = featErr
+		}
+		if j.err == nil {
+			j.prepare(features)
+		}
+		r.mu.Lock()
+		r.probed++
+		if j.err == nil {
+			r.frames += j.frames
+		}
+		r.progress()
+		r.mu.Unlock()
+		if j.err != nil {
+			j.end()
+			continue
+		}
+		j.queue()
+	}
+}
+
+// queue puts the job's chunks in the queue, each with a token, until
+// they are all in or the job has failed.
+func (j *job) queue() {
+	r := j.run
+	for _, c := range j.chunks {
+		select {
+		case r.tokens <- struct{}{}:
+		case <-r.ctx.Done():
+			// Chunks already queued end with the same error.
+			j.fail(j.interrupted())
+			return
+		}
+		j.mu.Lock()
+		failed := j.err != nil
+		if !failed {
+			j.acquired++
+		}
+		j.mu.Unlock()
+		if failed {
+			<-r.tokens
+			return
+		}
+		r.queue <- &queued{job: j, c: c}
+	}
+}
+
+// loadFeatures reads the AU models the Sequences need (the helpers read
+// their own copy) and creates the output folder.
+func (r *run) loadFeatures() (*openface.Models, error) {
+	if r.opts.OutDir != "" {
+		if err := os.MkdirAll(r.opts.OutDir, 0o755); err != nil {
+			return nil, fmt.Errorf("create the output folder: %w", err)
+		}
+	}
+	dir := r.opts.Helpers.ModelsDir
+	if dir == "" {
+		d, err := models.DefaultDir()
+		if err != nil {
+			return nil, err
+		}
+		dir = d
+	}
+	return loadFeatureModels(r.ctx, dir)
+}
+
+// progress reports the counts; r.mu is held.
+func (r *run) progress() {
+	if r.opts.Progress == nil {
+		return
+	}
+	p := ProcessProgress{
+		Files:      len(r.jobs),
+		FilesDone:  r.filesDone,
+		Frames:     r.frames,
+		FramesDone: r.done,
+		Probing:    r.probed < len(r.jobs),
+		Elapsed:    time.Since(r.start),
+	}
+	if !r.firstAt.IsZero() {
+		p.Analysing = time.Since(r.firstAt)
+	}
+	r.opts.Progress(p)
+}
+
+// reportReady hands the reports of ended jobs to OnFile in input order;
+// r.mu is held.
+func (r *run) reportReady() {
+	for r.reported < len(r.jobs) && r.jobs[r.reported].ended {
+		if r.opts.OnFile != nil {
+			r.opts.OnFile(r.jobs[r.reported].report())
+		}
+		r.reported++
+	}
+}
+
+// job is one input.
+type job struct {
+	run  *run
+	path string
+	csv  string
+
+	ctx    context.Context
+	cancel context.CancelFunc
+	frames int
+	chunks []chunk
+
+	mu       sync.Mutex
+	seq      *openface.Sequence
+	next     int // the next frame the Sequence needs
+	pending  map[int]openface.FrameResult
+	faces    int
+	acquired int // chunks queued with a token
+	released int // chunks whose token was given back
+	written  bool
+	err      error
+	ended    bool // guarded by run.mu: the report is final
+}
+
+// prepare probes the input for its exact frame count and plans its
+// chunks.
+func (j *job) prepare(features *openface.Models) {
+	info, err := video.Probe(j.run.ctx, j.path)
+	if err != nil {
+		j.err = err
+		if j.run.ctx.Err() != nil {
+			j.err = j.interrupted()
+		}
+		return
+	}
+	seq, err := openface.NewSequence(features, info)
+	if err != nil {
+		j.err = fmt.Errorf("%s: %w", filepath.Base(j.path), err)
+		return
+	}
+	j.ctx, j.cancel = context.WithCancel(j.run.ctx)
+	j.frames = info.Frames
+	j.seq = seq
+	j.pending = map[int]openface.FrameResult{}
+	j.chunks = planChunks(info.Frames, j.run.workers)
+}
+
+// runChunk runs one chunk on a helper and checks that all its frames came.
+func (j *job) runChunk(q *queued) {
+	j.mu.Lock()
+	failed := j.err != nil
+	j.mu.Unlock()
+	if failed {
+		return
+	}
+	req := AnalyseRequest{Path: j.path, Start: q.c.start, End: q.c.end, WarmUp: q.c.warmUp}
+	res, err := Analyse(j.ctx, j.run.pool, req, j.add)
+	switch {
+	case err != nil && j.run.ctx.Err() != nil:
+		// Whatever the pool made of it, the run was interrupted.
+		err = j.interrupted()
+	case err != nil && worker.RemoteCode(err) != CodeBadInput:
+		// The video package's errors name the file; the others get it,
+		// with the frames they hit.
+		err = fmt.Errorf("%s: frames %d-%d: %w", filepath.Base(j.path), q.c.start, q.c.end-1, err)
+	case err == nil && res.Frames != q.c.end-q.c.start:
+		err = fmt.Errorf("%s: a helper analysed %d of frames %d-%d; the file changed or decodes differently each time",
+			filepath.Base(j.path), res.Frames, q.c.start, q.c.end-1)
+	}
+	if err != nil {
+		j.fail(err)
+	}
+}
+
+// interrupted is the error of a job stopped by the run's cancellation.
+func (j *job) interrupted() error {
+	return fmt.Errorf("%s: interrupted: %w", filepath.Base(j.path), j.run.ctx.Err())
+}
+
+// errJobFailed stops the event stream of a chunk whose job has failed.
+var errJobFailed = errors.New("the file's analysis has failed")
+
+// add takes one analysed frame from a helper and feeds the Sequence every
+// frame that is now next in order. Frames of a retried chunk arrive a
+// second time; the copies are identical and are dropped.
+func (j *job) add(index int, fr openface.FrameResult) error {
+	added, complete, err := j.sequence(index, fr)
+	if err != nil {
+		if !errors.Is(err, errJobFailed) {
+			j.fail(err)
+		}
+		return errJobFailed
+	}
+	if added > 0 {
+		j.run.framesDone(added)
+	}
+	if complete {
+		j.run.finishing.Add(1)
+		go j.finish()
+	}
+	return nil
+}
+
+// sequence stores a frame and adds the frames now in order to the
+// Sequence. It returns how many were added and whether the video is
+// complete (once).
+func (j *job) sequence(index int, fr openface.FrameResult) (added int, complete bool, err error) {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	if j.err != nil {
+		return 0, false, errJobFailed
+	}
+	if index < j.next || index >= j.frames {
+		return 0, false, nil
+	}
+	j.pending[index] = fr
+	for {
+		r, ok := j.pending[j.next]
+		if !ok {
+			break
+		}
+		delete(j.pending, j.next)
+		if err := j.seq.Add(r); err != nil {
+			return added, false, fmt.Errorf("%s: frame %d: %w", filepath.Base(j.path), j.next, err)
+		}
+		if r.Success {
+			j.faces++
+		}
+		j.next++
+		added++
+	}
+	// A chunk whose frames are all in the Sequence holds no memory.
+	for j.released < j.acquired && j.chunks[j.released].end <= j.next {
+		<-j.run.tokens
+		j.released++
+	}
+	if j.next == j.frames && !j.written {
+		j.written = true
+		complete = true
+	}
+	return added, complete, nil
+}
+
+// finish post-processes the AUs and writes the CSV.
+func (j *job) finish() {
+	defer j.run.finishing.Done()
+	j.mu.Lock()
+	seq := j.seq
+	j.mu.Unlock()
+	err := seq.WriteCSV(j.ctx, j.csv)
+	switch {
+	case err == nil:
+	case j.run.ctx.Err() != nil:
+		err = j.interrupted()
+	default:
+		err = fmt.Errorf("%s: %w", filepath.Base(j.path), err)
+	}
+	j.mu.Lock()
+	if err != nil && j.err == nil {
+		j.err = err
+	}
+	j.seq = nil
+	j.mu.Unlock()
+	j.end()
+}
+
+// fail records the job's first error, stops its chunks and frees what it
+// holds.
+func (j *job) fail(err error) {
+	j.mu.Lock()
+	j.failLocked(err)
+	failed := j.err != nil
+	j.mu.Unlock()
+	if failed {
+		j.end()
+	}
+}
+
+func (j *job) failLocked(err error) {
+	// Once every frame is in, the CSV is being written; a chunk that
+	// fails afterwards (its helper died before its final message) lost
+	// nothing.
+	if j.err != nil || j.written {
+		return
+	}
+	j.err = err
+	if j.cancel != nil {
+		j.cancel()
+	}
+	j.seq = nil
+	j.pending = nil
+	for ; j.released < j.acquired; j.released++ {
+		<-j.run.tokens
+	}
+}
+
+// end marks the job's report final and passes on the reports now ready.
+func (j *job) end() {
+	r := j.run
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if j.ended {
+		return
+	}
+	j.ended = true
+	r.filesDone++
+	r.reportReady()
+	r.progress()
+}
+
+// framesDone counts analysed frames for the progress report.
+func (r *run) framesDone(n int) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.firstAt.IsZero() {
+		r.firstAt = time.Now()
+	}
+	r.done += n
+	r.progress()
+}
+
+// report returns the job's outcome.
+func (j *job) report() FileReport {
+	j.mu.Lock()
+	defer j.mu.Unlock()
+	rep := FileReport{File: j.path, Frames: j.frames, FaceFrames: j.faces, Err: j.err}
+	if j.err == nil {
+		rep.CSV = j.csv
+	}
+	return rep
+}

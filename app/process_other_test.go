@@ -1,0 +1,8 @@
+//go:build !linux
+
+package app
+
+import "errors"
+
+// killHelper needs /proc to find the helpers.
+func killHelper() error { return errors.New("finding helper processes needs Linux's /proc") }
