@@ -2,8 +2,8 @@ package au
 
 import (
 	"fmt"
-	"math"
 
+	"facemirror/internal/exactmath"
 	"facemirror/pipeline/pdm"
 )
 
@@ -34,9 +34,10 @@ func newGeometry(md *pdm.Model) (*geometry, error) {
 // fill writes the descriptor of local into dst (GeomLen values).
 //
 // OpenCV hands this 204×34 by 34×1 double product to OpenBLAS 0.3.21,
-// whose small-matrix kernel for AVX-512 CPUs (the reference machine's)
-// computes each row as a dot product in 8 FMA lanes over k mod 8, reduced
-// pairwise; the same order is used here so the descriptor is bit-identical.
+// whose small-matrix dgemm kernel for AVX-512 CPUs (the reference
+// machine's) computes each row as a dot product in 8 FMA lanes over k mod
+// 8, reduced by the store's tree; the same order is used here so the
+// descriptor is bit-identical.
 func (g *geometry) fill(dst []float64, local []float32) {
 	dst = dst[:g.rows+g.modes]
 	loc := dst[g.rows:]
@@ -44,19 +45,9 @@ func (g *geometry) fill(dst []float64, local []float32) {
 		loc[j] = float64(v)
 	}
 	for r := 0; r < g.rows; r++ {
-		dst[r] = laneDot8(g.pc[r*g.modes:(r+1)*g.modes], loc)
+		l := exactmath.DotLanesF64(g.pc[r*g.modes:(r+1)*g.modes], loc)
+		dst[r] = exactmath.LaneSumF64(l, 0, r, 1, g.rows)
 	}
-}
-
-// laneDot8 is x·y accumulated in 8 fused multiply-add lanes (lane l takes
-// k ≡ l mod 8) and reduced as ((l0+l1)+(l2+l3)) + ((l4+l5)+(l6+l7)).
-func laneDot8(x, y []float64) float64 {
-	var l [8]float64
-	y = y[:len(x)]
-	for k, v := range x {
-		l[k&7] = math.FMA(v, y[k], l[k&7])
-	}
-	return ((l[0] + l[1]) + (l[2] + l[3])) + ((l[4] + l[5]) + (l[6] + l[7]))
 }
 
 // Geometry returns OpenFace's geometry descriptor for the local (non-rigid)

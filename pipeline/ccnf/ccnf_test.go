@@ -346,68 +346,6 @@ func TestAreaOfInterestMatchesOpenCV(t *testing.T) {
 	}
 }
 
-func TestBlasKernels(t *testing.T) {
-	// laneRows: which rows of an M-row product use lanes.
-	for _, c := range []struct{ m, k, want int }{
-		{81, 122, 80}, {49, 122, 48}, {121, 122, 121}, {25, 122, 25}, {9, 122, 9},
-		{1, 81, 0}, {1, 49, 0}, {1, 121, 0}, {1, 25, 1}, {1, 9, 1}, {64, 122, 64},
-	} {
-		if got := laneRows(c.m, c.k); got != c.want {
-			t.Errorf("laneRows(%d, %d) = %d, want %d", c.m, c.k, got, c.want)
-		}
-	}
-	// The reduction trees sum every lane once.
-	var l [16]float32
-	for i := range l {
-		l[i] = float32(i + 1)
-	}
-	if reduceQuad(l) != 136 || reduce512(l) != 136 {
-		t.Errorf("reductions %v %v, want 136", reduceQuad(l), reduce512(l))
-	}
-	// They differ in order: 1e8 cancels differently.
-	l = [16]float32{1e8, 1, 0, 0, 0, 0, 0, 0, -1e8, 1}
-	if reduceQuad(l) == reduce512(l) {
-		t.Errorf("reduceQuad and reduce512 agree on a case built to separate them: %v", reduceQuad(l))
-	}
-	// fmaf32 against exact rational arithmetic on random and halfway cases.
-	rng := rand.New(rand.NewSource(2))
-	for i := 0; i < 100000; i++ {
-		a, b := float32(rng.NormFloat64()), float32(rng.NormFloat64())
-		c := float32(rng.NormFloat64())
-		if i%2 == 0 {
-			c = -float32(float64(a) * float64(b))
-		}
-		if got, want := fmaf32(a, b, c), exactFMA32(a, b, c); got != want {
-			t.Fatalf("fmaf32(%v, %v, %v) = %v, want %v", a, b, c, got, want)
-		}
-	}
-	a := float32(1 + 0x1p-12) // a² = 1 + 2⁻¹¹ + 2⁻²⁴, a float32 halfway point
-	if got, want := fmaf32(a, a, 0x1p-60), float32(1+0x1p-11+0x1p-23); got != want {
-		t.Errorf("double-rounding case: %v, want %v", got, want)
-	}
-}
-
-// exactFMA32 rounds a·b+c once to float32 using float64 pieces: the exact
-// sum is p + c + err with p = a·b exact, so the float32 nearest to it is
-// found by comparing against the neighbours of its float32 rounding.
-func exactFMA32(a, b, c float32) float32 {
-	p := float64(a) * float64(b)
-	s := p + float64(c)
-	bv := s - p
-	e := (p - (s - bv)) + (float64(c) - bv)
-	f := float32(s)
-	// Candidates around f; pick the nearest to s+e, ties to even.
-	best := f
-	for _, g := range []float32{math.Nextafter32(f, -1e38), f, math.Nextafter32(f, 1e38)} {
-		dg := math.Abs((float64(g) - s) - e)
-		db := math.Abs((float64(best) - s) - e)
-		if dg < db || (dg == db && math.Float32bits(g)&1 == 0) {
-			best = g
-		}
-	}
-	return best
-}
-
 func TestReadCorrupt(t *testing.T) {
 	data, err := os.ReadFile(modelPath(t, leftEye1))
 	if err != nil {

@@ -15,9 +15,9 @@
 // inverse of 2·(Σα·I + Σβ_b·S_b), computed with OpenCV's float Cholesky and
 // cached per expert and window size, as OpenFace caches it).
 //
-// The float32 FMA chains run as AVX2/FMA3 assembly on amd64 CPUs that have
-// it (eight response positions at a time, exact because a hardware FMA
-// rounds once) and as an exact float64 emulation elsewhere.
+// The arithmetic in those orders (FMA chains and lanes, the Cholesky
+// inverse) comes from package exactmath, which runs the chains as AVX2/FMA3
+// assembly on amd64 CPUs that have it, eight response positions at a time.
 //
 // A Scale is safe for concurrent use. A Workspace holds the scratch memory
 // of Response calls and must not be shared by concurrent calls.

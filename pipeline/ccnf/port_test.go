@@ -4,12 +4,14 @@ import (
 	"context"
 	"math"
 	"testing"
+
+	"facemirror/internal/exactmath"
 )
 
 // portResponse is a direct, unoptimised transcription of
 // CCNF_patch_expert::ResponseOpenBlas with the reference machine's
-// OpenBLAS order (see blas.go): the optimised expertResponse must agree
-// with it bit for bit.
+// OpenBLAS order (see package exactmath), one FMA at a time: the optimised
+// expertResponse must agree with it bit for bit.
 func portResponse(e *Expert, sigma []float32, aoi []float32, aw, ah int) []float32 {
 	w, h := e.Width, e.Height
 	yB, xB := ah-h+1, aw-w+1
@@ -46,7 +48,7 @@ func portResponse(e *Expert, sigma []float32, aoi []float32, aw, ah int) []float
 		}
 	}
 	m, n := len(cols), len(e.Neurons)
-	tail := laneRows(m, k)
+	tail := exactmath.FirstLaneRow(m, k)
 	resp := make([]float32, m)
 	for jn, nr := range e.Neurons {
 		wrow := e.weights[jn*k : (jn+1)*k]
@@ -54,17 +56,17 @@ func portResponse(e *Expert, sigma []float32, aoi []float32, aw, ah int) []float
 			var z float32
 			if q < tail {
 				for c := range x {
-					z = fmaf32(x[c], wrow[c], z)
+					z = exactmath.FMA32(x[c], wrow[c], z)
 				}
 			} else {
 				var l [16]float32
 				for c := range x {
-					l[c%16] = fmaf32(x[c], wrow[c], l[c%16])
+					l[c%16] = exactmath.FMA32(x[c], wrow[c], l[c%16])
 				}
 				if q < m&^3 || jn < n&^3 {
-					z = reduceQuad(l)
+					z = exactmath.ReduceQuad(l)
 				} else {
-					z = reduce512(l)
+					z = exactmath.Reduce512(l)
 				}
 			}
 			if nr.Alpha > 1e-4 {
@@ -85,18 +87,18 @@ func portResponse(e *Expert, sigma []float32, aoi []float32, aw, ah int) []float
 		srow := sigma[j*nk : (j+1)*nk]
 		if nk < 32 {
 			for c := range r {
-				out[j] = fmaf32(r[c], srow[c], out[j])
+				out[j] = exactmath.FMA32(r[c], srow[c], out[j])
 			}
 			continue
 		}
 		var l [16]float32
 		for c := range r {
-			l[c%16] = fmaf32(r[c], srow[c], l[c%16])
+			l[c%16] = exactmath.FMA32(r[c], srow[c], l[c%16])
 		}
 		if j < nk&^3 {
-			out[j] = reduceQuad(l)
+			out[j] = exactmath.ReduceQuad(l)
 		} else {
-			out[j] = reduce512(l)
+			out[j] = exactmath.Reduce512(l)
 		}
 	}
 	minV := out[0]
@@ -172,82 +174,6 @@ func TestResponseMatchesPort(t *testing.T) {
 				if got[k] != v {
 					t.Fatalf("%s ws %d landmark %d cell %d: %v, direct port %v", c.file, c.ws, i, k, got[k], v)
 				}
-			}
-		}
-	}
-}
-
-// TestChainRowsKernels checks that the SIMD kernel (when the CPU has one)
-// and the portable kernels give identical chains, on random data with
-// many float32 halfway cases.
-func TestChainRowsKernels(t *testing.T) {
-	rng := newRand(7)
-	for _, c := range []struct{ nn, p, k int }{{7, 81, 122}, {7, 49, 122}, {7, 121, 122}, {5, 25, 40}, {1, 9, 3}, {4, 16, 17}} {
-		st := colStride(c.p)
-		w := make([]float32, c.nn*c.k)
-		cols := make([]float32, c.k*st)
-		for i := range w {
-			w[i] = float32(rng.NormFloat64())
-		}
-		for i := range cols {
-			// Short mantissas make exact halfway sums frequent.
-			cols[i] = float32(rng.Intn(64)-32) / 16
-		}
-		a := make([]float32, c.nn*c.p)
-		b := make([]float32, c.nn*c.p)
-		chainRows(a, w, cols, c.nn, c.p, c.k, st, c.p)
-		chainRowsGo(b, w, cols, c.nn, c.p, c.k, st, c.p)
-		for i := range a {
-			if a[i] != b[i] {
-				t.Fatalf("%+v: output %d: kernel %v, portable %v (SIMD %v)", c, i, a[i], b[i], simdKernel)
-			}
-		}
-		// Against single fmaf32 chains, the definition.
-		for j := 0; j < c.nn; j++ {
-			for q := 0; q < c.p; q++ {
-				var acc float32
-				for kk := 0; kk < c.k; kk++ {
-					acc = fmaf32(w[j*c.k+kk], cols[kk*st+q], acc)
-				}
-				if a[j*c.p+q] != acc {
-					t.Fatalf("%+v: neuron %d position %d: %v, chain %v", c, j, q, a[j*c.p+q], acc)
-				}
-			}
-		}
-	}
-	t.Logf("SIMD kernel in use: %v", simdKernel)
-}
-
-// TestSigmaLanesKernels checks the SIMD lane kernel against the portable
-// one and against the definition (16 fmaf32 lanes, the kernel's trees).
-func TestSigmaLanesKernels(t *testing.T) {
-	rng := newRand(9)
-	for _, n := range []int{49, 81, 121, 225, 32} {
-		n16 := lanePad(n)
-		sigma := make([]float32, n*n16)
-		r := make([]float32, n16)
-		for j := 0; j < n; j++ {
-			for k := 0; k < n; k++ {
-				sigma[j*n16+k] = float32(rng.Intn(256)-128) / 64
-			}
-		}
-		for k := 0; k < n; k++ {
-			r[k] = float32(rng.NormFloat64())
-		}
-		a, b := make([]float32, n), make([]float32, n)
-		sigmaLanes(a, sigma, r, n)
-		sigmaLanesGo(b, sigma, r, n)
-		for j := range a {
-			var l [16]float32
-			for k := 0; k < n; k++ {
-				l[k%16] = fmaf32(sigma[j*n16+k], r[k], l[k%16])
-			}
-			want := reduceQuad(l)
-			if j >= n&^3 {
-				want = reduce512(l)
-			}
-			if a[j] != b[j] || a[j] != want {
-				t.Fatalf("n %d output %d: kernel %v, portable %v, definition %v", n, j, a[j], b[j], want)
 			}
 		}
 	}

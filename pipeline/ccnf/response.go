@@ -3,6 +3,8 @@ package ccnf
 import (
 	"fmt"
 	"math"
+
+	"facemirror/internal/exactmath"
 )
 
 // alphaCutoff: neurons with α at or below it are skipped in the response
@@ -19,7 +21,7 @@ type scratch struct {
 	mean, scale []float32
 	z           []float32 // neuron pre-activations, neuron-major
 	resp        []float32
-	r           []float32 // the response before Sigma, zero-padded for the lanes
+	r           []float32 // the response before Sigma
 }
 
 func growF(s []float32, n int) []float32 {
@@ -88,17 +90,15 @@ func expertResponse(e *Expert, sigma *sigmaEntry, aoi []float32, aw, ah int, dst
 		}
 	}
 	// Transposing gives the row-major (y, x) vector that Sigma multiplies.
-	r := growF(sc.r, lanePad(p))
+	r := growF(sc.r, p)
 	sc.r = r
 	for x := 0; x < ws; x++ {
 		for y := 0; y < ws; y++ {
 			r[y*ws+x] = resp[x*ws+y]
 		}
 	}
-	for q := p; q < len(r); q++ {
-		r[q] = 0
-	}
-	sigmaProduct(dst, sigma.padded, r, p)
+	// sgemm_(N, N, 1, p, p, 1, r, 1, Sigma, p, 0, out, 1).
+	exactmath.MatVecBLAS(dst, sigma.sigma, p, r, nil)
 
 	// minMaxIdx reports the minimum as a double; the subtraction is in
 	// float.
@@ -231,54 +231,17 @@ func recipNorm(ss float32) float32 {
 
 // neuronProducts computes z[j·P+q] = Σ_c w[j·K+c]·im2col[q][c] as
 // OpenFace's sgemm_(N, N, P, J, K, …, im2colᵀ, weight_matrix) does on the
-// reference machine: positions before laneRows as FMA chains (chainRows),
-// the rest with 16 lanes and the kernel's reduction trees.
+// reference machine (OpenBLAS's small-matrix kernel): positions before
+// FirstLaneRow as FMA chains, the rest with 16 lanes and the kernel's
+// reduction trees.
 func neuronProducts(z, w, cols []float32, nn, p, k, st int, sc *scratch) {
-	chainEnd := laneRows(p, k)
-	chainRows(z, w, cols, nn, p, k, st, chainEnd)
+	chainEnd := exactmath.FirstLaneRow(p, k)
+	exactmath.GemmChains(z, p, w, k, cols, st, nn, chainEnd, 0, k, false)
 	sc.lane = growF(sc.lane, k)
 	for q := chainEnd; q < p; q++ {
 		for c := range sc.lane {
 			sc.lane[c] = cols[c*st+q]
 		}
-		for j := 0; j < nn; j++ {
-			z[j*p+q] = laneSum(lanes(sc.lane, w[j*k:(j+1)*k]), q, j, p, nn)
-		}
-	}
-}
-
-// chainRowsGo is chainRows in portable Go: eight (or six) emulated FMA
-// chains side by side, two positions by four (or three) neurons.
-func chainRowsGo(z, w, cols []float32, nn, p, k, st, end int) {
-	wr := func(j int) []float32 { return w[j*k : (j+1)*k] }
-	q := 0
-	for ; q+2 <= end; q += 2 {
-		j := 0
-		for ; j+4 <= nn; j += 4 {
-			r := chain4x2(wr(j), wr(j+1), wr(j+2), wr(j+3), cols[q:], st)
-			for jj := 0; jj < 4; jj++ {
-				z[(j+jj)*p+q], z[(j+jj)*p+q+1] = r[2*jj], r[2*jj+1]
-			}
-		}
-		if j+3 == nn {
-			r := chain3x2(wr(j), wr(j+1), wr(j+2), cols[q:], st)
-			for jj := 0; jj < 3; jj++ {
-				z[(j+jj)*p+q], z[(j+jj)*p+q+1] = r[2*jj], r[2*jj+1]
-			}
-			continue
-		}
-		for ; j < nn; j++ {
-			r := chain1x2(wr(j), cols[q:], st)
-			z[j*p+q], z[j*p+q+1] = r[0], r[1]
-		}
-	}
-	for ; q < end; q++ {
-		for j := 0; j < nn; j++ {
-			var acc float32
-			for c, v := range wr(j) {
-				acc = fmaf32(v, cols[c*st+q], acc)
-			}
-			z[j*p+q] = acc
-		}
+		exactmath.LaneRow(z[q:], p, w, k, sc.lane, q, p, nn)
 	}
 }

@@ -2,16 +2,14 @@ package ccnf
 
 import (
 	"fmt"
-	"math"
+
+	"facemirror/internal/exactmath"
 )
 
 // sigmaEntry is one cached Sigma of an expert.
 type sigmaEntry struct {
 	ws    int
 	sigma []float32
-	// padded holds the rows of sigma zero-padded to a multiple of 16
-	// values (the lane count of OpenBLAS's dot-product kernel).
-	padded []float32
 }
 
 // components returns the sigma components OpenFace uses for window size
@@ -55,12 +53,6 @@ func (e *Expert) sigma(ws int, comps [][]float32) *sigmaEntry {
 		}
 	}
 	c := &sigmaEntry{ws: ws, sigma: computeSigma(e, ws, comps)}
-	n := ws * ws
-	n16 := lanePad(n)
-	c.padded = make([]float32, n*n16)
-	for j := 0; j < n; j++ {
-		copy(c.padded[j*n16:j*n16+n], c.sigma[j*n:(j+1)*n])
-	}
 	e.sigmas = append(e.sigmas, c)
 	return c
 }
@@ -70,7 +62,9 @@ func (e *Expert) sigma(ws int, comps [][]float32) *sigmaEntry {
 // components added with cv::scaleAdd (q2 = S_b·(float)β_b + q2, each
 // element one fused multiply-add in OpenCV's SIMD loop on the reference
 // machine), SigmaInv = 2·(Σα·I + q2), and the inverse by OpenCV's float
-// Cholesky.
+// Cholesky (which, as OpenCV hands matrices of 100 rows or more to LAPACK
+// when it was built with it, differs from the reference in the last float
+// bits for ws = 11).
 func computeSigma(e *Expert, ws int, comps [][]float32) []float32 {
 	n := ws * ws
 	var sumAlpha float32
@@ -84,7 +78,7 @@ func computeSigma(e *Expert, ws int, comps [][]float32) []float32 {
 		}
 		beta := float32(e.Betas[b])
 		for k, v := range c {
-			q[k] = fmaf32(v, beta, q[k])
+			q[k] = exactmath.FMA32(v, beta, q[k])
 		}
 	}
 	a := make([]float32, n*n)
@@ -97,67 +91,5 @@ func computeSigma(e *Expert, ws int, comps [][]float32) []float32 {
 			a[r*n+c] = 2 * v
 		}
 	}
-	return invertCholesky(a, n)
+	return exactmath.CholeskyInvert(a, n)
 }
-
-// invertCholesky returns the inverse of the symmetric positive definite
-// n×n matrix a (which it overwrites) as cv::invert(DECOMP_CHOLESKY) does on
-// float data: the factorisation accumulates in float64 with float32
-// products of factor entries and stores reciprocal diagonals, and the
-// identity is solved for column by column with the same pattern. When the
-// matrix is not positive definite OpenCV returns zeros, and so does this.
-// (OpenCV hands matrices of 100 rows or more to LAPACK when it was built
-// with it; ws = 11 therefore differs from the reference in the last float
-// bits.)
-func invertCholesky(a []float32, n int) []float32 {
-	b := make([]float32, n*n)
-	for i := 0; i < n; i++ {
-		b[i*n+i] = 1
-	}
-	for i := 0; i < n; i++ {
-		ai := a[i*n : i*n+n]
-		for j := 0; j < i; j++ {
-			aj := a[j*n : j*n+n]
-			s := float64(ai[j])
-			for k := 0; k < j; k++ {
-				s -= float64(ai[k] * aj[k])
-			}
-			ai[j] = float32(s * float64(aj[j]))
-		}
-		s := float64(ai[i])
-		for k := 0; k < i; k++ {
-			t := float64(ai[k])
-			s -= t * t
-		}
-		if s < epsFloat32 {
-			for k := range b {
-				b[k] = 0
-			}
-			return b
-		}
-		ai[i] = float32(1 / math.Sqrt(s))
-	}
-	for i := 0; i < n; i++ {
-		li := a[i*n : i*n+n]
-		for j := 0; j < n; j++ {
-			s := float64(b[i*n+j])
-			for k := 0; k < i; k++ {
-				s -= float64(li[k] * b[k*n+j])
-			}
-			b[i*n+j] = float32(s * float64(li[i]))
-		}
-	}
-	for i := n - 1; i >= 0; i-- {
-		for j := 0; j < n; j++ {
-			s := float64(b[i*n+j])
-			for k := n - 1; k > i; k-- {
-				s -= float64(a[k*n+i] * b[k*n+j])
-			}
-			b[i*n+j] = float32(s * float64(a[i*n+i]))
-		}
-	}
-	return b
-}
-
-// epsFloat32 is FLT_EPSILON, OpenCV's positive-definiteness threshold.
-const epsFloat32 = 0x1p-23

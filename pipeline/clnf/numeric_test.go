@@ -2,8 +2,6 @@ package clnf
 
 import (
 	"math"
-	"math/big"
-	"math/rand/v2"
 	"testing"
 )
 
@@ -36,37 +34,6 @@ func TestScaleSettings(t *testing.T) {
 	if _, ok := partSettings("mouth"); ok {
 		t.Errorf("partSettings accepted a part this model family does not use")
 	}
-}
-
-// TestFMA32 compares the emulated float FMA with exact rational arithmetic,
-// including constructed halfway cases where rounding the float64 sum to
-// float would round twice.
-func TestFMA32(t *testing.T) {
-	exact := func(a, b, c float32) float32 {
-		x := new(big.Float).SetPrec(200).SetFloat64(float64(a))
-		x.Mul(x, new(big.Float).SetFloat64(float64(b)))
-		x.Add(x, new(big.Float).SetFloat64(float64(c)))
-		f, _ := x.Float32()
-		return f
-	}
-	r := rand.New(rand.NewPCG(1, 2))
-	check := func(a, b, c float32) {
-		if got, want := fma32(a, b, c), exact(a, b, c); got != want && !(math.IsNaN(float64(got)) && math.IsNaN(float64(want))) {
-			t.Fatalf("fma32(%g, %g, %g) = %g, want %g", a, b, c, got, want)
-		}
-	}
-	for i := 0; i < 200000; i++ {
-		check(float32(r.NormFloat64()), float32(r.NormFloat64()), float32(r.NormFloat64()*math.Exp2(float64(r.IntN(40)-20))))
-	}
-	// a·b = 1 + 2⁻²⁴ + 2⁻⁴⁸ is just above a float halfway point; adding a
-	// tiny c keeps the float64 sum exactly on it, so only a single rounding
-	// rounds up.
-	a := float32(1 + math.Exp2(-24))
-	check(a, a, 0)
-	check(a, a, float32(math.Exp2(-80)))
-	check(a, a, -float32(math.Exp2(-80)))
-	check(-a, a, float32(math.Exp2(-80)))
-	check(1e-30, 1e-10, 1e-39)
 }
 
 // TestKDETable checks the table layout: the row for grid point (x, y) is

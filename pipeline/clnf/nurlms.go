@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"math"
 
+	"facemirror/internal/exactmath"
 	"facemirror/pipeline/pdm"
 )
 
@@ -114,7 +115,7 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 			}
 		}
 
-		gemvCV(grad, jac.WT, k, ms)
+		exactmath.MatVecCV(grad, jac.WT, k, ms, 1, nil)
 		for i := range hess {
 			hess[i] = 0
 		}
@@ -128,15 +129,17 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 		}
 		if in.weights == nil {
 			// W = I: JᵀW is Jᵀ.
-			addHessian(hess, jt, jt, p, k)
+			exactmath.AddHessian(hess, jt, jt, p, k)
 		} else {
-			addHessian(hess, jt, jac.WT, p, k)
+			exactmath.AddHessian(hess, jt, jac.WT, p, k)
 		}
 		delta, _ := pdm.SolveCholesky(hess, p, grad)
 		if err := md.UpdateParams(delta, g, local); err != nil {
 			return 0, err
 		}
-		clampLocal(md, local)
+		if err := md.Clamp(local); err != nil {
+			return 0, err
+		}
 		if hook != nil {
 			hook(rigid, iter)
 		}
@@ -169,20 +172,4 @@ func shapeDistance(a, b []float32) float64 {
 		s += d * d
 	}
 	return math.Sqrt(s)
-}
-
-// clampLocal limits each local parameter to ±3 standard deviations of its
-// mode as PDM::Clamp does (the bound 3·sqrt(λ) in double, stored as
-// float).
-func clampLocal(md *pdm.Model, local []float32) {
-	for i, ev := range md.EigenValues {
-		v := float32(3 * math.Sqrt(float64(ev)))
-		if math.Abs(float64(local[i])) > float64(v) {
-			if local[i] > 0 {
-				local[i] = v
-			} else {
-				local[i] = -v
-			}
-		}
-	}
 }

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"math"
+
+	"facemirror/internal/exactmath"
 )
 
 // ErrNoLandmarks is returned when every landmark is missing (x == 0).
@@ -88,7 +90,7 @@ func (f *fitter) run(rot Euler) (Global, []float32) {
 	height := abs32(minY - maxY)
 	// The model's own box at unit scale and no rotation.
 	local := make([]float32, m)
-	matVecAddBLAS(f.blas3D, f.pc, m, local, f.mean)
+	exactmath.MatVecBLAS(f.blas3D, f.pc, m, local, f.mean)
 	project(f.cur, f.blas3D, k, Global{Scale: 1})
 	mMinX, mMaxX, mMinY, mMaxY := boundingBox(f.cur)
 	scaling := (width/abs32(mMinX-mMaxX) + height/abs32(mMinY-mMaxY)) / 2
@@ -113,7 +115,7 @@ func (f *fitter) run(rot Euler) (Global, []float32) {
 		// which equals shape3D when cv::gemm went through OpenBLAS too.
 		s3 := f.shape3D
 		if 3*k < 100 {
-			matVecAddBLAS(f.blas3D, f.pc, m, local, f.mean)
+			exactmath.MatVecBLAS(f.blas3D, f.pc, m, local, f.mean)
 			s3 = f.blas3D
 		}
 		fillJacobian(f.jac, s3, k, m, f.pc, g, true)
@@ -122,7 +124,7 @@ func (f *fitter) run(rot Euler) (Global, []float32) {
 				f.jt[c*2*k+r] = f.jac[r*p+c]
 			}
 		}
-		matVecAddCV(f.grad, f.jt, 2*k, f.resid, 1, nil)
+		exactmath.MatVecCV(f.grad, f.jt, 2*k, f.resid, 1, nil)
 		for i := 0; i < m; i++ {
 			f.grad[6+i] = float32(float64(f.grad[6+i]) - float64(reg[i])*float64(local[i]))
 		}
@@ -132,8 +134,8 @@ func (f *fitter) run(rot Euler) (Global, []float32) {
 		for i := 0; i < m; i++ {
 			f.hess[(6+i)*p+6+i] = reg[i]
 		}
-		hessianBLAS(f.hess, f.jt, f.jt, p, 2*k)
-		if !solveCholesky(f.hess, p, f.grad) {
+		exactmath.AddHessian(f.hess, f.jt, f.jt, p, 2*k)
+		if !exactmath.CholeskySolve(f.hess, p, f.grad) {
 			for i := range f.grad {
 				f.grad[i] = 0
 			}
@@ -160,9 +162,9 @@ func (f *fitter) run(rot Euler) (Global, []float32) {
 // OpenBLAS from 100 rows on, with OpenCV's own float64 sums below.
 func (f *fitter) product3D(local []float32) {
 	if 3*f.k >= 100 {
-		matVecAddBLAS(f.shape3D, f.pc, f.m, local, f.mean)
+		exactmath.MatVecBLAS(f.shape3D, f.pc, f.m, local, f.mean)
 	} else {
-		matVecAddCV(f.shape3D, f.pc, f.m, local, 1, f.mean)
+		exactmath.MatVecCV(f.shape3D, f.pc, f.m, local, 1, f.mean)
 	}
 }
 

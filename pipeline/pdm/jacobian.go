@@ -3,6 +3,8 @@ package pdm
 import (
 	"fmt"
 	"math"
+
+	"facemirror/internal/exactmath"
 )
 
 // Jacobian is the derivative of the 2D shape with respect to the
@@ -155,14 +157,16 @@ func updateParams(delta []float32, g *Global, local []float32) {
 func isNaN32(v float32) bool { return v != v }
 
 // Clamp limits every local parameter to ±3 standard deviations of its mode
-// (PDM::Clamp; the pose is not limited).
+// (PDM::Clamp; the pose is not limited). As in OpenFace, the bound
+// 3·sqrt(λ) is computed in double (the float factor promoted, sqrt of the
+// widened eigenvalue) and rounded once to float.
 func (md *Model) Clamp(local []float32) error {
 	if err := md.checkLocal(local); err != nil {
 		return err
 	}
 	for i, ev := range md.EigenValues {
-		v := 3 * float32(math.Sqrt(float64(ev)))
-		if p := local[i]; float32(math.Abs(float64(p))) > v {
+		v := float32(3 * math.Sqrt(float64(ev)))
+		if p := local[i]; math.Abs(float64(p)) > float64(v) {
 			if p > 0 {
 				local[i] = v
 			} else {
@@ -182,6 +186,6 @@ func (j Jacobian) Gradient(v []float32) ([]float32, error) {
 		return nil, fmt.Errorf("pdm: gradient of a %d×%d Jacobian with %d values", j.Rows, j.Cols, len(v))
 	}
 	out := make([]float32, j.Cols)
-	matVecAddCV(out, j.WT, j.Rows, v, 1, nil)
+	exactmath.MatVecCV(out, j.WT, j.Rows, v, 1, nil)
 	return out, nil
 }

@@ -443,17 +443,40 @@ func TestJacobianMatchesUpdate(t *testing.T) {
 	}
 }
 
+// TestClamp checks PDM::Clamp's bound 3·sqrt(λ), computed in double and
+// rounded once to float: on the main model it differs from the
+// float-rounded 3·(float)sqrt(λ) for some modes.
 func TestClamp(t *testing.T) {
 	md := loadMainPDM(t)
 	local := make([]float32, 34)
-	local[0], local[1], local[2] = 1000, -1000, 1
+	for i := range local {
+		local[i] = 1000
+		if i%2 == 1 {
+			local[i] = -1000
+		}
+	}
+	local[2] = 1
 	if err := md.Clamp(local); err != nil {
 		t.Fatal(err)
 	}
-	lim := 3 * float32(math.Sqrt(float64(md.EigenValues[0])))
-	if local[0] != lim || local[1] != -3*float32(math.Sqrt(float64(md.EigenValues[1]))) || local[2] != 1 {
-		t.Errorf("clamped to %v, want %v, −3√λ₁, 1", local[:3], lim)
+	differ := 0
+	for i, ev := range md.EigenValues {
+		lim := float32(3 * math.Sqrt(float64(ev)))
+		if lim != 3*float32(math.Sqrt(float64(ev))) {
+			differ++
+		}
+		want := lim
+		switch {
+		case i == 2:
+			want = 1
+		case i%2 == 1:
+			want = -lim
+		}
+		if local[i] != want {
+			t.Errorf("mode %d clamped to %v, want %v", i, local[i], want)
+		}
 	}
+	t.Logf("%d of %d bounds differ from the float-rounded computation", differ, len(md.EigenValues))
 }
 
 func TestBadArguments(t *testing.T) {

@@ -1,6 +1,10 @@
 package pdm
 
-import "fmt"
+import (
+	"fmt"
+
+	"facemirror/internal/exactmath"
+)
 
 // Global holds the rigid parameters of a shape: scale, Euler rotation
 // (radians, R = Rx·Ry·Rz) and image translation, in OpenFace's order
@@ -36,7 +40,7 @@ func (md *Model) Shape3D(local []float32, dst []float32) ([]float32, error) {
 		return nil, err
 	}
 	dst = grow(dst, 3*md.n)
-	matVecAddBLAS(dst, md.PrincComp, md.m, local, md.Mean)
+	exactmath.MatVecBLAS(dst, md.PrincComp, md.m, local, md.Mean)
 	return dst, nil
 }
 

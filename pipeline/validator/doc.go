@@ -8,9 +8,9 @@
 //
 // Every step follows OpenFace's arithmetic: OpenCV's fixed-point remap,
 // meanStdDev in double, float32 normalisation, the convolutions as the
-// float32 FMA chains of the reference machine's OpenBLAS (AVX2/FMA3
-// assembly on amd64 CPUs that have it, an exact emulation elsewhere) and
-// the fully connected layers as OpenCV's double-accumulating gemm. On the
+// float32 FMA chains of the reference machine's OpenBLAS and the fully
+// connected layers as OpenCV's double-accumulating gemm (both from package
+// exactmath). On the
 // three reference videos it reproduces OpenFace's certainty on every frame
 // whose logged landmarks and certainty come from the same fit.
 package validator

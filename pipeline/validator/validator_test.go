@@ -377,48 +377,6 @@ func TestConvolutionLayout(t *testing.T) {
 	}
 }
 
-func TestKSlices(t *testing.T) {
-	for _, c := range []struct {
-		m, n, k int
-		want    []int
-	}{
-		{10, 2704, 82, []int{0, 82}},
-		{10, 400, 491, []int{0, 256, 491}},
-		{10, 10, 491, []int{0, 491}},
-		{10, 1000, 700, []int{0, 320, 512, 700}},
-	} {
-		if got := kSlices(c.m, c.n, c.k); !equalInts(got, c.want) {
-			t.Errorf("kSlices(%d,%d,%d) = %v, want %v", c.m, c.n, c.k, got, c.want)
-		}
-	}
-}
-
-func TestFMA32(t *testing.T) {
-	rng := rand.New(rand.NewSource(6))
-	for i := 0; i < 200000; i++ {
-		a, b, c := float32(rng.NormFloat64()), float32(rng.NormFloat64()), float32(rng.NormFloat64())
-		if i%3 == 0 { // force halfway cases: c cancels most of a·b
-			c = -float32(float64(a) * float64(b))
-		}
-		want := float32(math.FMA(float64(a), float64(b), float64(c)))
-		// math.FMA rounds to float64 first, so compare with big-float-free
-		// reasoning only where that cannot double-round.
-		got := fmaf32(a, b, c)
-		exact := float64(a)*float64(b) + float64(c)
-		if float64(float32(exact)) == exact && got != want {
-			t.Fatalf("fmaf32(%v,%v,%v) = %v, want %v", a, b, c, got, want)
-		}
-	}
-	// A constructed double-rounding case: a·b + c lies just above a float32
-	// halfway point but its float64 rounding lands exactly on it.
-	a := float32(1 + 0x1p-12)
-	b := float32(1 + 0x1p-12) // a·b = 1 + 2^-11 + 2^-24
-	c := float32(0x1p-60)     // pushes the exact sum just above the halfway point
-	if got, want := fmaf32(a, b, c), float32(1+0x1p-11+0x1p-23); got != want {
-		t.Errorf("double-rounding case: %v, want %v", got, want)
-	}
-}
-
 // frameRows reads a fullprec <video>_frames.csv into one map per row.
 func frameRows(t testing.TB, name string) []map[string]string {
 	t.Helper()
@@ -562,57 +520,6 @@ func BenchmarkCheck(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
-}
-
-// TestConvKernels checks that the SIMD kernel (when the CPU has one) and
-// the portable kernels give identical convolution chains, slices added
-// included, on data with many float32 halfway cases.
-func TestConvKernels(t *testing.T) {
-	rng := rand.New(rand.NewSource(8))
-	for _, c := range []struct{ nOut, positions, taps int }{{10, 2704, 82}, {10, 400, 491}, {3, 13, 20}, {5, 8, 7}} {
-		st := (c.positions + 7) &^ 7
-		w := make([]float32, c.nOut*c.taps)
-		cols := make([]float32, c.taps*st)
-		for i := range w {
-			w[i] = float32(rng.NormFloat64())
-		}
-		for i := range cols {
-			cols[i] = float32(rng.Intn(64)-32) / 16
-		}
-		a := make([]float32, c.nOut*c.positions)
-		b := make([]float32, c.nOut*c.positions)
-		slices := kSlices(c.nOut, c.positions, c.taps)
-		for s := 0; s+1 < len(slices); s++ {
-			convChains(a, w, cols, c.nOut, c.positions, c.taps, st, slices[s], slices[s+1], s > 0)
-			convChainsGo(b, w, cols, c.nOut, c.positions, c.taps, st, slices[s], slices[s+1], s > 0)
-		}
-		for i := range a {
-			if a[i] != b[i] {
-				t.Fatalf("%+v output %d: kernel %v, portable %v (SIMD %v)", c, i, a[i], b[i], simdKernel)
-			}
-		}
-		// The definition: one fmaf32 chain per slice, slices added.
-		for o := 0; o < c.nOut; o++ {
-			for q := 0; q < c.positions; q += 37 {
-				var sum float32
-				for s := 0; s+1 < len(slices); s++ {
-					var acc float32
-					for k := slices[s]; k < slices[s+1]; k++ {
-						acc = fmaf32(w[o*c.taps+k], cols[k*st+q], acc)
-					}
-					if s == 0 {
-						sum = acc
-					} else {
-						sum += acc
-					}
-				}
-				if a[o*c.positions+q] != sum {
-					t.Fatalf("%+v kernel %d position %d: %v, definition %v", c, o, q, a[o*c.positions+q], sum)
-				}
-			}
-		}
-	}
-	t.Logf("SIMD kernel in use: %v", simdKernel)
 }
 
 func TestTruncate(t *testing.T) {

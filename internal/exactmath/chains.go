@@ -1,14 +1,14 @@
-package ccnf
+package exactmath
 
-// The portable neuron kernels run several float32 FMA chains (emulated as
-// in fmaf32) side by side so that their latencies overlap. Each step
+// The portable GemmChains kernels run several float32 FMA chains (emulated
+// as in FMA32) side by side so that their latencies overlap. Each step
 // computes s = w·x + acc in float64, where w·x is exact, so s is the exact
 // sum rounded once; only the rare steps where some s needs the careful
-// rounding (needsFix) take fmaSlow for all chains. x points at the first of the
-// positions in the transposed im2col matrix (row stride st).
+// rounding (needsFix) take fmaSlow for all chains. x points at the first
+// of the columns in the k-major second factor (row stride st).
 
 // chain4x2 returns w_j·x_i for four weight rows and two adjacent
-// positions, indexed [j·2+i].
+// columns, indexed [j·2+i].
 func chain4x2(w0, w1, w2, w3 []float32, x []float32, st int) (r [8]float32) {
 	n := len(w0)
 	w1 = w1[:n]
@@ -51,7 +51,7 @@ func chain4x2(w0, w1, w2, w3 []float32, x []float32, st int) (r [8]float32) {
 }
 
 // chain3x2 returns w_j·x_i for three weight rows and two adjacent
-// positions (every OpenFace expert has 7 = 4 + 3 neurons), indexed
+// columns (every OpenFace CCNF expert has 7 = 4 + 3 neurons), indexed
 // [j·2+i].
 func chain3x2(w0, w1, w2 []float32, x []float32, st int) (r [6]float32) {
 	n := len(w0)
@@ -87,7 +87,7 @@ func chain3x2(w0, w1, w2 []float32, x []float32, st int) (r [6]float32) {
 	return [6]float32{a0, a1, a2, a3, a4, a5}
 }
 
-// chain1x2 returns w·x for two adjacent positions.
+// chain1x2 returns w·x for two adjacent columns.
 func chain1x2(w0 []float32, x []float32, st int) (r [2]float32) {
 	n := len(w0)
 	var a0, a1 float32

@@ -1,0 +1,107 @@
+//go:build amd64
+
+package exactmath
+
+import "golang.org/x/sys/cpu"
+
+// simd tells whether the CPU has AVX2 and FMA3 for the assembly kernels. A
+// hardware float32 FMA rounds once, exactly like the FMA instructions of
+// OpenBLAS's kernels, so the assembly reproduces the chains and lanes bit
+// for bit; without it the portable emulation runs. It is set once at
+// start-up.
+var simd = cpu.X86.HasAVX2 && cpu.X86.HasFMA
+
+// fmaPanel computes, for the eight columns at x (row k of column i at
+// x[k·xstride/4+i]) and the four weight rows w0..w3, the k-step float32
+// FMA chains out[j·8+i] = Σ_k w_j[k]·x_k[i], k ascending, from 0.
+//
+//go:noescape
+func fmaPanel(x *float32, xstride uintptr, w0, w1, w2, w3 *float32, k int, out *[32]float32)
+
+// dotLanes2 accumulates, for the rows a0 and a1 of n+tail values (n a
+// multiple of 16, tail < 16), the 16 FMA lanes of a·x (lane l takes
+// k ≡ l mod 16): out[0:16] for a0, out[16:32] for a1. The tail touches
+// only its first tail lanes, as DotLanes does.
+//
+//go:noescape
+func dotLanes2(a0, a1, x *float32, n, tail int, out *[32]float32)
+
+// gemmChainsKernel runs GemmChains through fmaPanel, eight columns by
+// four rows per call, when the CPU and the layout allow, and the portable
+// kernels otherwise.
+func gemmChainsKernel(dst []float32, ldd int, w []float32, ldw int, x []float32, ldx int, rows, cols, k0, k1 int, add bool) {
+	cols8 := (cols + 7) &^ 7
+	if !simd || k0 < 0 || k1 <= k0 || ldx < cols8 || len(x) < (k1-1)*ldx+cols8 || len(w) < (rows-1)*ldw+k1 {
+		gemmChainsGo(dst, ldd, w, ldw, x, ldx, rows, cols, k0, k1, add)
+		return
+	}
+	var out [32]float32
+	row := func(o int) *float32 { return &w[min(o, rows-1)*ldw+k0] }
+	for q := 0; q < cols; q += 8 {
+		for o := 0; o < rows; o += 4 {
+			fmaPanel(&x[k0*ldx+q], uintptr(ldx*4), row(o), row(o+1), row(o+2), row(o+3), k1-k0, &out)
+			for oo := 0; oo < 4 && o+oo < rows; oo++ {
+				d := dst[(o+oo)*ldd+q:]
+				for i := 0; i < 8 && q+i < cols; i++ {
+					store(d, i, out[oo*8+i], add)
+				}
+			}
+		}
+	}
+}
+
+// dotLanesPair computes DotLanes(a0, x) into l[:16] and DotLanes(a1, x)
+// into l[16:] with dotLanes2. The caller checks simd.
+func dotLanesPair(l *[32]float32, a0, a1, x []float32) {
+	k := len(x)
+	if k == 0 {
+		*l = [32]float32{}
+		return
+	}
+	a0, a1 = a0[:k], a1[:k]
+	dotLanes2(&a0[0], &a1[0], &x[0], k&^15, k&15, l)
+}
+
+// laneRowKernel runs LaneRow two outputs per dotLanes2 call when the CPU
+// allows, the portable kernel otherwise.
+func laneRowKernel(out []float32, ldo int, a []float32, lda int, x []float32, i, m, n int) {
+	if !simd {
+		laneRowGo(out, ldo, a, lda, x, i, m, n)
+		return
+	}
+	k := len(x)
+	var l [32]float32
+	for j := 0; j < n; j += 2 {
+		// An odd last output is paired with itself.
+		j1 := min(j+1, n-1)
+		dotLanesPair(&l, a[j*lda:j*lda+k], a[j1*lda:j1*lda+k], x)
+		out[j*ldo] = LaneSum([16]float32(l[:16]), i, j, m, n)
+		if j+1 < n {
+			out[(j+1)*ldo] = LaneSum([16]float32(l[16:]), i, j+1, m, n)
+		}
+	}
+}
+
+// hessianProduct forms AddHessian's product g with the assembly kernels
+// when the CPU allows: the chain rows through GemmChains on Jᵀ transposed
+// back to k-major, the lane rows through LaneRow.
+func hessianProduct(g, jt, jwt []float32, p, k int) {
+	if !simd || k == 0 {
+		hessianGo(g, jt, jwt, p, k)
+		return
+	}
+	chainRows := FirstLaneRow(p, k)
+	if chainRows > 0 {
+		ld := (chainRows + 7) &^ 7
+		xt := make([]float32, k*ld)
+		for i := 0; i < chainRows; i++ {
+			for kk, v := range jt[i*k : i*k+k] {
+				xt[kk*ld+i] = v
+			}
+		}
+		gemmChainsKernel(g, p, jwt, k, xt, ld, p, chainRows, 0, k, false)
+	}
+	for i := chainRows; i < p; i++ {
+		laneRowKernel(g[i:], p, jwt, k, jt[i*k:i*k+k], i, p, p)
+	}
+}
