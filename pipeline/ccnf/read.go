@@ -5,9 +5,9 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 	"sync"
 
+	"facemirror/models/ofmat"
 	"facemirror/pipeline/pdm"
 )
 
@@ -126,56 +126,43 @@ func (s *Scale) ViewIndex(rot pdm.Euler) int {
 // model/patch_experts/ccnf_patches_0.25_general.txt (binary despite the
 // name).
 func Load(path string) (*Scale, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open patch experts %s: %w", path, err)
-	}
-	defer f.Close()
-	s, err := Read(f)
-	if err != nil {
-		return nil, fmt.Errorf("read patch experts %s: %w", path, err)
-	}
-	return s, nil
+	return ofmat.LoadFile(path, "patch experts", Read)
 }
 
 // Read parses a CCNF patch-expert file (the layout of
 // Patch_experts::Read_CCNF_patch_experts). Malformed input gives an error
 // wrapping ErrFormat.
 func Read(r io.Reader) (*Scale, error) {
-	buf, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	d, err := ofmat.ReadDecoder(r, maxFileSize, ErrFormat)
 	if err != nil {
 		return nil, err
 	}
-	if len(buf) > maxFileSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrFormat, maxFileSize)
-	}
-	d := &decoder{buf: buf}
 	s := &Scale{}
-	if s.PatchScaling, err = d.float64("patch scaling"); err != nil {
+	if s.PatchScaling, err = d.Float64("patch scaling"); err != nil {
 		return nil, err
 	}
 	if !(s.PatchScaling > 0) || math.IsInf(s.PatchScaling, 0) {
-		return nil, d.fail("patch scaling", "value %v", s.PatchScaling)
+		return nil, d.Fail("patch scaling", "value %v", s.PatchScaling)
 	}
-	nViews, err := d.int32("view count")
+	nViews, err := d.Int32("view count")
 	if err != nil {
 		return nil, err
 	}
 	if nViews < 1 || nViews > 64 {
-		return nil, d.fail("view count", "%d views", nViews)
+		return nil, d.Fail("view count", "%d views", nViews)
 	}
 	s.Centers = make([][3]float64, nViews)
 	for v := range s.Centers {
-		m, err := d.mat("view centre")
+		m, err := d.Mat("view centre")
 		if err != nil {
 			return nil, err
 		}
-		c, err := m.float64s("view centre")
+		c, err := m.Float64s("view centre")
 		if err != nil {
 			return nil, err
 		}
 		if len(c) != 3 {
-			return nil, d.fail("view centre", "%d×%d, want 3 values", m.rows, m.cols)
+			return nil, d.Fail("view centre", "%d×%d, want 3 values", m.Rows, m.Cols)
 		}
 		for k := range c {
 			s.Centers[v][k] = (c[k] * math.Pi) * (1.0 / 180.0)
@@ -184,19 +171,19 @@ func Read(r io.Reader) (*Scale, error) {
 	n := -1
 	s.Visibility = make([][]bool, nViews)
 	for v := range s.Visibility {
-		m, err := d.mat("visibility")
+		m, err := d.Mat("visibility")
 		if err != nil {
 			return nil, err
 		}
-		vis, err := m.int32s("visibility")
+		vis, err := m.Int32s("visibility")
 		if err != nil {
 			return nil, err
 		}
 		if n < 0 {
-			n = m.rows
+			n = m.Rows
 		}
-		if m.cols != 1 || m.rows != n || n == 0 || n > maxPoints {
-			return nil, d.fail("visibility", "view %d is %d×%d, want %d×1", v, m.rows, m.cols, n)
+		if m.Cols != 1 || m.Rows != n || n == 0 || n > maxPoints {
+			return nil, d.Fail("visibility", "view %d is %d×%d, want %d×1", v, m.Rows, m.Cols, n)
 		}
 		s.Visibility[v] = make([]bool, n)
 		for i, x := range vis {
@@ -221,46 +208,46 @@ func Read(r io.Reader) (*Scale, error) {
 			s.Experts[v][i] = e
 		}
 	}
-	if d.off != len(d.buf) {
-		return nil, d.fail("end of file", "%d trailing bytes", len(d.buf)-d.off)
+	if err := d.End(); err != nil {
+		return nil, err
 	}
 	return s, nil
 }
 
-func (s *Scale) readWindows(d *decoder) error {
-	nWin, err := d.int32("window count")
+func (s *Scale) readWindows(d *ofmat.Decoder) error {
+	nWin, err := d.Int32("window count")
 	if err != nil {
 		return err
 	}
 	if nWin < 0 || nWin > 64 {
-		return d.fail("window count", "%d windows", nWin)
+		return d.Fail("window count", "%d windows", nWin)
 	}
 	s.Windows = make([]Window, nWin)
 	for w := range s.Windows {
-		size, err := d.int32("window size")
+		size, err := d.Int32("window size")
 		if err != nil {
 			return err
 		}
-		nComp, err := d.int32("sigma component count")
+		nComp, err := d.Int32("sigma component count")
 		if err != nil {
 			return err
 		}
 		if size < 1 || size > 64 || nComp < 0 || nComp > 16 {
-			return d.fail("window", "size %d with %d components", size, nComp)
+			return d.Fail("window", "size %d with %d components", size, nComp)
 		}
 		win := Window{Size: int(size), Components: make([][]float32, nComp)}
 		for c := range win.Components {
-			m, err := d.mat("sigma component")
+			m, err := d.Mat("sigma component")
 			if err != nil {
 				return err
 			}
 			// OpenFace picks components by their row count (ws²) and
 			// multiplies them with ws²×ws² identities, so any other shape
 			// would break the computation.
-			if m.rows != win.Size*win.Size || m.cols != m.rows {
-				return d.fail("sigma component", "%d×%d for window %d", m.rows, m.cols, win.Size)
+			if m.Rows != win.Size*win.Size || m.Cols != m.Rows {
+				return d.Fail("sigma component", "%d×%d for window %d", m.Rows, m.Cols, win.Size)
 			}
-			if win.Components[c], err = m.float32s("sigma component"); err != nil {
+			if win.Components[c], err = m.Float32s("sigma component"); err != nil {
 				return err
 			}
 		}
@@ -269,33 +256,33 @@ func (s *Scale) readWindows(d *decoder) error {
 	return nil
 }
 
-func readExpert(d *decoder, nBetas int) (*Expert, error) {
-	typ, err := d.int32("expert type")
+func readExpert(d *ofmat.Decoder, nBetas int) (*Expert, error) {
+	typ, err := d.Int32("expert type")
 	if err != nil {
 		return nil, err
 	}
 	if typ != 5 {
-		return nil, d.fail("expert type", "%d, want 5", typ)
+		return nil, d.Fail("expert type", "%d, want 5", typ)
 	}
-	w, err := d.int32("expert width")
+	w, err := d.Int32("expert width")
 	if err != nil {
 		return nil, err
 	}
-	h, err := d.int32("expert height")
+	h, err := d.Int32("expert height")
 	if err != nil {
 		return nil, err
 	}
-	nNeurons, err := d.int32("neuron count")
+	nNeurons, err := d.Int32("neuron count")
 	if err != nil {
 		return nil, err
 	}
 	if w < 1 || h < 1 || w > 64 || h > 64 || nNeurons < 0 || nNeurons > 1024 {
-		return nil, d.fail("expert", "%d×%d support with %d neurons", w, h, nNeurons)
+		return nil, d.Fail("expert", "%d×%d support with %d neurons", w, h, nNeurons)
 	}
 	e := &Expert{Width: int(w), Height: int(h)}
 	if nNeurons == 0 {
 		// An invisible landmark's expert is followed by one unused int.
-		_, err := d.int32("empty expert padding")
+		_, err := d.Int32("empty expert padding")
 		return e, err
 	}
 	e.Neurons = make([]Neuron, nNeurons)
@@ -306,45 +293,45 @@ func readExpert(d *decoder, nBetas int) (*Expert, error) {
 	}
 	e.Betas = make([]float64, nBetas)
 	for k := range e.Betas {
-		if e.Betas[k], err = d.float64("beta"); err != nil {
+		if e.Betas[k], err = d.Float64("beta"); err != nil {
 			return nil, err
 		}
 	}
-	if e.Confidence, err = d.float64("patch confidence"); err != nil {
+	if e.Confidence, err = d.Float64("patch confidence"); err != nil {
 		return nil, err
 	}
 	e.buildWeights()
 	return e, nil
 }
 
-func readNeuron(d *decoder, nr *Neuron, w, h int) error {
-	typ, err := d.int32("neuron type tag")
+func readNeuron(d *ofmat.Decoder, nr *Neuron, w, h int) error {
+	typ, err := d.Int32("neuron type tag")
 	if err != nil {
 		return err
 	}
 	if typ != 2 {
-		return d.fail("neuron type tag", "%d, want 2", typ)
+		return d.Fail("neuron type tag", "%d, want 2", typ)
 	}
-	if nr.Type, err = d.int32("neuron type"); err != nil {
+	if nr.Type, err = d.Int32("neuron type"); err != nil {
 		return err
 	}
-	if nr.NormWeights, err = d.float64("norm weights"); err != nil {
+	if nr.NormWeights, err = d.Float64("norm weights"); err != nil {
 		return err
 	}
-	if nr.Bias, err = d.float64("bias"); err != nil {
+	if nr.Bias, err = d.Float64("bias"); err != nil {
 		return err
 	}
-	if nr.Alpha, err = d.float64("alpha"); err != nil {
+	if nr.Alpha, err = d.Float64("alpha"); err != nil {
 		return err
 	}
-	m, err := d.mat("neuron weights")
+	m, err := d.Mat("neuron weights")
 	if err != nil {
 		return err
 	}
-	if m.rows != h || m.cols != w {
-		return d.fail("neuron weights", "%d×%d, the expert is %d×%d", m.rows, m.cols, h, w)
+	if m.Rows != h || m.Cols != w {
+		return d.Fail("neuron weights", "%d×%d, the expert is %d×%d", m.Rows, m.Cols, h, w)
 	}
-	nr.Weights, err = m.float32s("neuron weights")
+	nr.Weights, err = m.Float32s("neuron weights")
 	return err
 }
 

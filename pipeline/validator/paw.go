@@ -3,6 +3,8 @@ package validator
 import (
 	"fmt"
 	"math"
+
+	"facemirror/models/ofmat"
 )
 
 // paw is OpenFace's piecewise-affine warp (PAW) of a view: the template's
@@ -25,72 +27,72 @@ type pawPixel struct {
 	x, y, tri int
 }
 
-func readPAW(d *decoder, p *paw) error {
-	n, err := d.int32("PAW pixel count")
+func readPAW(d *ofmat.Decoder, p *paw) error {
+	n, err := d.Int32("PAW pixel count")
 	if err != nil {
 		return err
 	}
 	p.numPixels = int(n)
-	mx, err := d.float64("PAW min x")
+	mx, err := d.Float64("PAW min x")
 	if err != nil {
 		return err
 	}
-	my, err := d.float64("PAW min y")
+	my, err := d.Float64("PAW min y")
 	if err != nil {
 		return err
 	}
 	p.minX, p.minY = float32(mx), float32(my)
-	m, err := d.mat("PAW destination landmarks")
+	m, err := d.Mat("PAW destination landmarks")
 	if err != nil {
 		return err
 	}
-	if m.cols != 1 || m.rows < 6 || m.rows%2 != 0 {
-		return d.fail("PAW destination landmarks", "%d×%d", m.rows, m.cols)
+	if m.Cols != 1 || m.Rows < 6 || m.Rows%2 != 0 {
+		return d.Fail("PAW destination landmarks", "%d×%d", m.Rows, m.Cols)
 	}
-	p.numPoints = m.rows / 2
-	if m, err = d.mat("PAW triangulation"); err != nil {
+	p.numPoints = m.Rows / 2
+	if m, err = d.Mat("PAW triangulation"); err != nil {
 		return err
 	}
-	tri, err := m.int32s("PAW triangulation")
+	tri, err := m.Int32s("PAW triangulation")
 	if err != nil {
 		return err
 	}
-	if m.cols != 3 || m.rows < 1 {
-		return d.fail("PAW triangulation", "%d×%d", m.rows, m.cols)
+	if m.Cols != 3 || m.Rows < 1 {
+		return d.Fail("PAW triangulation", "%d×%d", m.Rows, m.Cols)
 	}
-	p.tris = make([][3]int, m.rows)
+	p.tris = make([][3]int, m.Rows)
 	for t := range p.tris {
 		for k := 0; k < 3; k++ {
 			v := int(tri[3*t+k])
 			if v < 0 || v >= p.numPoints {
-				return d.fail("PAW triangulation", "vertex %d of a %d-point shape", v, p.numPoints)
+				return d.Fail("PAW triangulation", "vertex %d of a %d-point shape", v, p.numPoints)
 			}
 			p.tris[t][k] = v
 		}
 	}
-	if m, err = d.mat("PAW triangle ids"); err != nil {
+	if m, err = d.Mat("PAW triangle ids"); err != nil {
 		return err
 	}
-	ids, err := m.int32s("PAW triangle ids")
+	ids, err := m.Int32s("PAW triangle ids")
 	if err != nil {
 		return err
 	}
-	p.w, p.h = m.cols, m.rows
-	if m, err = d.mat("PAW pixel mask"); err != nil {
+	p.w, p.h = m.Cols, m.Rows
+	if m, err = d.Mat("PAW pixel mask"); err != nil {
 		return err
 	}
-	if m.rows != p.h || m.cols != p.w {
-		return d.fail("PAW pixel mask", "%d×%d, the triangle ids are %d×%d", m.rows, m.cols, p.h, p.w)
+	if m.Rows != p.h || m.Cols != p.w {
+		return d.Fail("PAW pixel mask", "%d×%d, the triangle ids are %d×%d", m.Rows, m.Cols, p.h, p.w)
 	}
-	mask := m.toUint8()
+	mask := m.ToUint8()
 	for _, name := range []string{"PAW alpha", "PAW beta"} {
-		if m, err = d.mat(name); err != nil {
+		if m, err = d.Mat(name); err != nil {
 			return err
 		}
-		if m.rows != len(p.tris) || m.cols != 3 {
-			return d.fail(name, "%d×%d for %d triangles", m.rows, m.cols, len(p.tris))
+		if m.Rows != len(p.tris) || m.Cols != 3 {
+			return d.Fail(name, "%d×%d for %d triangles", m.Rows, m.Cols, len(p.tris))
 		}
-		v := m.toFloat32()
+		v := m.ToFloat32()
 		ab := make([][3]float32, len(p.tris))
 		for t := range ab {
 			ab[t] = [3]float32{v[3*t], v[3*t+1], v[3*t+2]}

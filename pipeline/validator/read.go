@@ -5,7 +5,8 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
+
+	"facemirror/models/ofmat"
 )
 
 // ErrFormat reports a validator file that is not a valid CNN validator.
@@ -63,56 +64,43 @@ func (v *Validator) Orientation(i int) [3]float64 { return v.views[i].orientatio
 // Load reads a validator file such as
 // model/detection_validation/validator_cnn.txt (binary despite the name).
 func Load(path string) (*Validator, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("open validator %s: %w", path, err)
-	}
-	defer f.Close()
-	v, err := Read(f)
-	if err != nil {
-		return nil, fmt.Errorf("read validator %s: %w", path, err)
-	}
-	return v, nil
+	return ofmat.LoadFile(path, "validator", Read)
 }
 
 // Read parses a CNN validator file (DetectionValidator::Read with
 // validator type 3). Malformed input gives an error wrapping ErrFormat.
 func Read(r io.Reader) (*Validator, error) {
-	buf, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	d, err := ofmat.ReadDecoder(r, maxFileSize, ErrFormat)
 	if err != nil {
 		return nil, err
 	}
-	if len(buf) > maxFileSize {
-		return nil, fmt.Errorf("%w: larger than %d bytes", ErrFormat, maxFileSize)
-	}
-	d := &decoder{buf: buf}
-	typ, err := d.int32("validator type")
+	typ, err := d.Int32("validator type")
 	if err != nil {
 		return nil, err
 	}
 	if typ != 3 {
 		// OpenFace only warns about other types and then cannot use them.
-		return nil, d.fail("validator type", "%d, only the CNN validator (3) is supported", typ)
+		return nil, d.Fail("validator type", "%d, only the CNN validator (3) is supported", typ)
 	}
-	n, err := d.int32("view count")
+	n, err := d.Int32("view count")
 	if err != nil {
 		return nil, err
 	}
 	if n < 1 || n > 64 {
-		return nil, d.fail("view count", "%d views", n)
+		return nil, d.Fail("view count", "%d views", n)
 	}
 	v := &Validator{views: make([]view, n)}
 	for i := range v.views {
-		m, err := d.mat("orientation")
+		m, err := d.Mat("orientation")
 		if err != nil {
 			return nil, err
 		}
-		o, err := m.float64s("orientation")
+		o, err := m.Float64s("orientation")
 		if err != nil {
 			return nil, err
 		}
 		if len(o) != 3 {
-			return nil, d.fail("orientation", "%d values, want 3", len(o))
+			return nil, d.Fail("orientation", "%d values, want 3", len(o))
 		}
 		for k := range o {
 			v.views[i].orientation[k] = (o[k] * math.Pi) * (1.0 / 180.0)
@@ -123,28 +111,28 @@ func Read(r io.Reader) (*Validator, error) {
 			return nil, fmt.Errorf("view %d: %w", i, err)
 		}
 	}
-	if d.off != len(d.buf) {
-		return nil, d.fail("end of file", "%d trailing bytes", len(d.buf)-d.off)
+	if err := d.End(); err != nil {
+		return nil, err
 	}
 	return v, nil
 }
 
-func readView(d *decoder, vw *view) error {
-	m, err := d.mat("mean image")
+func readView(d *ofmat.Decoder, vw *view) error {
+	m, err := d.Mat("mean image")
 	if err != nil {
 		return err
 	}
-	vw.mean = m.toFloat32()
-	if m, err = d.mat("standard deviations"); err != nil {
+	vw.mean = m.ToFloat32()
+	if m, err = d.Mat("standard deviations"); err != nil {
 		return err
 	}
-	vw.std = m.toFloat32()
-	depth, err := d.int32("network depth")
+	vw.std = m.ToFloat32()
+	depth, err := d.Int32("network depth")
 	if err != nil {
 		return err
 	}
 	if depth < 1 || depth > 64 {
-		return d.fail("network depth", "%d layers", depth)
+		return d.Fail("network depth", "%d layers", depth)
 	}
 	vw.layers = make([]layer, depth)
 	for l := range vw.layers {
@@ -162,8 +150,8 @@ func readView(d *decoder, vw *view) error {
 	return checkNetwork(vw)
 }
 
-func readLayer(d *decoder, l *layer) error {
-	t, err := d.int32("layer type")
+func readLayer(d *ofmat.Decoder, l *layer) error {
+	t, err := d.Int32("layer type")
 	if err != nil {
 		return err
 	}
@@ -176,48 +164,48 @@ func readLayer(d *decoder, l *layer) error {
 	case layerPool, layerReLU, layerSigmoid:
 		return nil
 	}
-	return d.fail("layer type", "unknown type %d", t)
+	return d.Fail("layer type", "unknown type %d", t)
 }
 
-func readConv(d *decoder, l *layer) error {
-	nIn, err := d.int32("input map count")
+func readConv(d *ofmat.Decoder, l *layer) error {
+	nIn, err := d.Int32("input map count")
 	if err != nil {
 		return err
 	}
-	nOut, err := d.int32("kernel count")
+	nOut, err := d.Int32("kernel count")
 	if err != nil {
 		return err
 	}
 	if nIn < 1 || nOut < 1 || nIn > 1024 || nOut > 1024 {
-		return d.fail("convolution", "%d→%d maps", nIn, nOut)
+		return d.Fail("convolution", "%d→%d maps", nIn, nOut)
 	}
 	l.nIn, l.nOut = int(nIn), int(nOut)
 	bias := make([]float32, l.nOut)
 	for k := range bias {
-		if bias[k], err = d.float32("kernel bias"); err != nil {
+		if bias[k], err = d.Float32("kernel bias"); err != nil {
 			return err
 		}
 	}
 	// The kernels are stored input-map-major: kernel[in][k].
 	for in := 0; in < l.nIn; in++ {
 		for k := 0; k < l.nOut; k++ {
-			m, err := d.mat("kernel")
+			m, err := d.Mat("kernel")
 			if err != nil {
 				return err
 			}
-			kern, err := m.float32s("kernel")
+			kern, err := m.Float32s("kernel")
 			if err != nil {
 				return err
 			}
 			if l.weights == nil {
-				if m.rows < 1 || m.cols < 1 {
-					return d.fail("kernel", "empty kernel")
+				if m.Rows < 1 || m.Cols < 1 {
+					return d.Fail("kernel", "empty kernel")
 				}
-				l.kh, l.kw = m.rows, m.cols
+				l.kh, l.kw = m.Rows, m.Cols
 				l.weights = make([]float32, l.nOut*l.taps())
 			}
-			if m.rows != l.kh || m.cols != l.kw {
-				return d.fail("kernel", "%d×%d, the first kernel is %d×%d", m.rows, m.cols, l.kh, l.kw)
+			if m.Rows != l.kh || m.Cols != l.kw {
+				return d.Fail("kernel", "%d×%d, the first kernel is %d×%d", m.Rows, m.Cols, l.kh, l.kw)
 			}
 			row := l.weights[k*l.taps():]
 			base := in * l.kh * l.kw
@@ -238,28 +226,28 @@ func readConv(d *decoder, l *layer) error {
 // every input map, then the constant 1 for the bias.
 func (l *layer) taps() int { return l.nIn*l.kh*l.kw + 1 }
 
-func readFC(d *decoder, l *layer) error {
-	m, err := d.mat("fully connected bias")
+func readFC(d *ofmat.Decoder, l *layer) error {
+	m, err := d.Mat("fully connected bias")
 	if err != nil {
 		return err
 	}
-	if l.bias, err = m.float32s("fully connected bias"); err != nil {
+	if l.bias, err = m.Float32s("fully connected bias"); err != nil {
 		return err
 	}
-	if m.cols != 1 {
-		return d.fail("fully connected bias", "%d×%d, want a column", m.rows, m.cols)
+	if m.Cols != 1 {
+		return d.Fail("fully connected bias", "%d×%d, want a column", m.Rows, m.Cols)
 	}
-	if m, err = d.mat("fully connected weights"); err != nil {
+	if m, err = d.Mat("fully connected weights"); err != nil {
 		return err
 	}
-	w, err := m.float32s("fully connected weights")
+	w, err := m.Float32s("fully connected weights")
 	if err != nil {
 		return err
 	}
 	// Stored in×out; CheckCNN multiplies by its transpose.
-	l.in, l.out = m.rows, m.cols
+	l.in, l.out = m.Rows, m.Cols
 	if l.out != len(l.bias) || l.in < 1 {
-		return d.fail("fully connected weights", "%d×%d with %d biases", m.rows, m.cols, len(l.bias))
+		return d.Fail("fully connected weights", "%d×%d with %d biases", m.Rows, m.Cols, len(l.bias))
 	}
 	l.weights = make([]float32, l.in*l.out)
 	for i := 0; i < l.in; i++ {

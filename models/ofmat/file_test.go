@@ -1,0 +1,65 @@
+package ofmat
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+func TestReadDecoder(t *testing.T) {
+	d, err := ReadDecoder(bytes.NewReader(i32(42)), 4, errTest)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v, err := d.Int32("v"); err != nil || v != 42 || d.End() != nil {
+		t.Errorf("Int32 = %v, %v", v, err)
+	}
+	if _, err := ReadDecoder(bytes.NewReader(make([]byte, 5)), 4, errTest); !errors.Is(err, errTest) || !strings.Contains(err.Error(), "larger than 4 bytes") {
+		t.Errorf("oversize input: %v", err)
+	}
+	if _, err := ReadDecoder(io.MultiReader(bytes.NewReader([]byte{1}), errReader{}), 4, errTest); !errors.Is(err, errBroken) || errors.Is(err, errTest) {
+		t.Errorf("failing reader: %v", err)
+	}
+}
+
+var errBroken = errors.New("broken reader")
+
+type errReader struct{}
+
+func (errReader) Read([]byte) (int, error) { return 0, errBroken }
+
+func TestLoadFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "m.bin")
+	if err := os.WriteFile(path, encode(1, 1, DepthF32, f32(2)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	readMat := func(r io.Reader) ([]float32, error) {
+		d, err := ReadDecoder(r, 1<<10, errTest)
+		if err != nil {
+			return nil, err
+		}
+		m, err := d.Mat("m")
+		if err != nil {
+			return nil, err
+		}
+		return m.Float32s("m")
+	}
+	if v, err := LoadFile(path, "test matrix", readMat); err != nil || len(v) != 1 || v[0] != 2 {
+		t.Errorf("LoadFile = %v, %v", v, err)
+	}
+	missing := filepath.Join(dir, "missing.bin")
+	if _, err := LoadFile(missing, "test matrix", readMat); !errors.Is(err, os.ErrNotExist) || !strings.HasPrefix(err.Error(), "open test matrix "+missing) {
+		t.Errorf("missing file: %v", err)
+	}
+	if err := os.WriteFile(path, i32(1), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadFile(path, "test matrix", readMat); !errors.Is(err, errTest) || !strings.HasPrefix(err.Error(), "read test matrix "+path) {
+		t.Errorf("truncated file: %v", err)
+	}
+}
