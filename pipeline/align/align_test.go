@@ -1,76 +1,21 @@
 package align
 
 import (
-	"encoding/csv"
 	"errors"
 	"fmt"
 	"math"
-	"os"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"testing"
 
 	"gocv.io/x/gocv"
 
+	"facemirror/internal/reference"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/pdm"
 )
 
 const v01 = "v01_talking_frontal_glasses_480x360"
-
-// table is a CSV file with named columns.
-type table struct {
-	col  map[string]int
-	rows [][]string
-}
-
-func readTable(t testing.TB, path string) *table {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("read %s: %v", path, err)
-	}
-	tb := &table{col: map[string]int{}, rows: recs[1:]}
-	for i, name := range recs[0] {
-		tb.col[name] = i
-	}
-	return tb
-}
-
-// f32s parses float32 columns (the full-precision files use %.9g, which
-// round-trips through ParseFloat(s, 32)).
-func (tb *table) f32s(t testing.TB, row int, names ...string) []float32 {
-	t.Helper()
-	out := make([]float32, len(names))
-	for i, n := range names {
-		c, ok := tb.col[n]
-		if !ok {
-			t.Fatalf("no column %q", n)
-		}
-		v, err := strconv.ParseFloat(tb.rows[row][c], 32)
-		if err != nil {
-			t.Fatalf("row %d column %s: %v", row, n, err)
-		}
-		out[i] = float32(v)
-	}
-	return out
-}
-
-func landmarkNames() []string {
-	var c []string
-	for _, a := range []string{"x_", "y_"} {
-		for i := 0; i < NumPoints; i++ {
-			c = append(c, a+strconv.Itoa(i))
-		}
-	}
-	return c
-}
 
 func newTestAligner(t testing.TB) (*Aligner, *pdm.Model) {
 	t.Helper()
@@ -163,16 +108,16 @@ func compare(t testing.TB, got, want gocv.Mat) (equal, maxDiff, sum int) {
 func TestAlignFullPrecision(t *testing.T) {
 	a, _ := newTestAligner(t)
 	frames := decodeFrames(t, sharedtest.Media(t, "videos/"+v01+".mp4"))
-	tb := readTable(t, sharedtest.Reference(t, "fullprec/"+v01+"_frames.csv"))
-	if len(frames) != len(tb.rows) || len(frames) != 300 {
-		t.Fatalf("decoded %d frames, reference has %d rows, want 300", len(frames), len(tb.rows))
+	tb := reference.Frames(t, v01)
+	if len(frames) != len(tb.Rows) || len(frames) != 300 {
+		t.Fatalf("decoded %d frames, reference has %d rows, want 300", len(frames), len(tb.Rows))
 	}
-	lmNames := landmarkNames()
+	lmNames := reference.LandmarkColumns("", NumPoints)
 	totalEq, total, worstMax := 0, 0, 0
 	exactFrames := 0
 	for i, frame := range frames {
-		lm := tb.f32s(t, i, lmNames...)
-		gp := tb.f32s(t, i, "fa_p_scale", "fa_p_rx", "fa_p_ry", "fa_p_rz", "fa_p_tx", "fa_p_ty")
+		lm := tb.F32s(t, i, lmNames)
+		gp := tb.F32s(t, i, reference.ParamColumns("fa_p_", 0))
 		g := pdm.Global{Scale: gp[0], Rx: gp[1], Ry: gp[2], Rz: gp[3], Tx: gp[4], Ty: gp[5]}
 		got, err := a.Align(frame, lm, g)
 		if err != nil {
@@ -202,14 +147,14 @@ func TestAlignFullPrecision(t *testing.T) {
 func TestAlignFromRoundedCSV(t *testing.T) {
 	a, md := newTestAligner(t)
 	frames := decodeFrames(t, sharedtest.Media(t, "videos/"+v01+".mp4"))
-	tb := readTable(t, sharedtest.Reference(t, v01+"/"+v01+".csv"))
-	if len(frames) != len(tb.rows) {
-		t.Fatalf("decoded %d frames, CSV has %d rows", len(frames), len(tb.rows))
+	tb := reference.ReadTable(t, sharedtest.Reference(t, v01+"/"+v01+".csv"))
+	if len(frames) != len(tb.Rows) {
+		t.Fatalf("decoded %d frames, CSV has %d rows", len(frames), len(tb.Rows))
 	}
-	lmNames := landmarkNames()
+	lmNames := reference.LandmarkColumns("", NumPoints)
 	worst, worstFrame := 0.0, -1
 	for i, frame := range frames {
-		lm := tb.f32s(t, i, lmNames...)
+		lm := tb.F32s(t, i, lmNames)
 		p, err := md.CalcParams(lm, pdm.Euler{})
 		if err != nil {
 			t.Fatalf("frame %d: %v", i, err)
@@ -239,9 +184,9 @@ func TestAlignFromRoundedCSV(t *testing.T) {
 func BenchmarkAlign(b *testing.B) {
 	a, _ := newTestAligner(b)
 	frames := decodeFrames(b, sharedtest.Media(b, "videos/"+v01+".mp4"))
-	tb := readTable(b, sharedtest.Reference(b, "fullprec/"+v01+"_frames.csv"))
-	lm := tb.f32s(b, 0, landmarkNames()...)
-	gp := tb.f32s(b, 0, "fa_p_scale", "fa_p_rx", "fa_p_ry", "fa_p_rz", "fa_p_tx", "fa_p_ty")
+	tb := reference.Frames(b, v01)
+	lm := tb.F32s(b, 0, reference.LandmarkColumns("", NumPoints))
+	gp := tb.F32s(b, 0, reference.ParamColumns("fa_p_", 0))
 	g := pdm.Global{Scale: gp[0], Rx: gp[1], Ry: gp[2], Rz: gp[3], Tx: gp[4], Ty: gp[5]}
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -255,9 +200,9 @@ func BenchmarkAlign(b *testing.B) {
 
 func BenchmarkMask(b *testing.B) {
 	a, _ := newTestAligner(b)
-	tb := readTable(b, sharedtest.Reference(b, "fullprec/"+v01+"_frames.csv"))
-	lm := tb.f32s(b, 0, landmarkNames()...)
-	gp := tb.f32s(b, 0, "fa_p_scale", "fa_p_rx", "fa_p_ry", "fa_p_rz", "fa_p_tx", "fa_p_ty")
+	tb := reference.Frames(b, v01)
+	lm := tb.F32s(b, 0, reference.LandmarkColumns("", NumPoints))
+	gp := tb.F32s(b, 0, reference.ParamColumns("fa_p_", 0))
 	m, err := a.Transform(lm, pdm.Global{Scale: gp[0], Tx: gp[4], Ty: gp[5]})
 	if err != nil {
 		b.Fatal(err)

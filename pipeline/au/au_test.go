@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"testing"
 
+	"facemirror/internal/reference"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/openfacecsv"
 )
@@ -43,10 +44,10 @@ type videoResult struct {
 func runVideo(t *testing.T, v refVideo, hog frameSource) videoResult {
 	p, md := loadModels(t)
 	in := loadInputs(t, v)
-	on := fullprec(t, v, "au_online")
-	off := fullprec(t, v, "au_offline")
-	if len(on.rows) != len(in.success) || len(off.rows) != len(in.success) {
-		t.Fatalf("%s: %d frames, %d online rows, %d offline rows", v.short, len(in.success), len(on.rows), len(off.rows))
+	on := reference.Fullprec(t, v.name, "au_online")
+	off := reference.Fullprec(t, v.name, "au_offline")
+	if len(on.Rows) != len(in.success) || len(off.Rows) != len(in.success) {
+		t.Fatalf("%s: %d frames, %d online rows, %d offline rows", v.short, len(in.success), len(on.Rows), len(off.Rows))
 	}
 	a, err := NewAnalyser(p, md)
 	if err != nil {
@@ -60,7 +61,7 @@ func runVideo(t *testing.T, v refVideo, hog frameSource) videoResult {
 			t.Fatalf("%s frame %d: %v", v.short, r, err)
 		}
 		for j, n := range iNames {
-			want := on.f64(t, r, n+"_r")
+			want := on.F64(t, r, n+"_r")
 			d := math.Abs(got.Intensity[j] - want)
 			res.onlineMax = max(res.onlineMax, d)
 			res.onlineN++
@@ -72,21 +73,21 @@ func runVideo(t *testing.T, v refVideo, hog frameSource) videoResult {
 			}
 		}
 		for j, n := range oNames {
-			if want := on.f64(t, r, n+"_c"); got.Occurrence[j] != want {
+			if want := on.F64(t, r, n+"_c"); got.Occurrence[j] != want {
 				t.Errorf("%s frame %d %s_c online = %v, OpenFace %v", v.short, r, n, got.Occurrence[j], want)
 			}
 		}
-		if want := int(on.f64(t, r, "hog_hist_count")); a.MedianFrames() != want {
+		if want := int(on.F64(t, r, "hog_hist_count")); a.MedianFrames() != want {
 			t.Errorf("%s frame %d: %d frames in the medians, OpenFace %d", v.short, r, a.MedianFrames(), want)
 		}
 		hm, gm := a.HOGMedian(), a.GeomMedian()
 		for _, i := range medianHOGIdx {
-			if want := on.f64(t, r, "hog_median_"+strconv.Itoa(i)); hm[i] != want {
+			if want := on.F64(t, r, "hog_median_"+strconv.Itoa(i)); hm[i] != want {
 				t.Errorf("%s frame %d: HOG median %d = %.17g, OpenFace %.17g", v.short, r, i, hm[i], want)
 			}
 		}
 		for _, i := range medianGeomIdx {
-			if want := on.f64(t, r, "geom_median_"+strconv.Itoa(i)); gm[i] != want {
+			if want := on.F64(t, r, "geom_median_"+strconv.Itoa(i)); gm[i] != want {
 				t.Errorf("%s frame %d: geometry median %d = %.17g, OpenFace %.17g", v.short, r, i, gm[i], want)
 			}
 		}
@@ -102,13 +103,13 @@ func runVideo(t *testing.T, v refVideo, hog frameSource) videoResult {
 	}
 	for r := range in.success {
 		for j, n := range iNames {
-			want := off.f64(t, r, n+"_r_repredicted")
+			want := off.F64(t, r, n+"_r_repredicted")
 			d := math.Abs(offl.RepredictedIntensity[r][j] - want)
 			res.repredMax = max(res.repredMax, d)
 			if d > onlineTol {
 				t.Errorf("%s frame %d %s_r re-predicted = %.17g, OpenFace %.17g", v.short, r, n, offl.RepredictedIntensity[r][j], want)
 			}
-			want = off.f64(t, r, n+"_r")
+			want = off.F64(t, r, n+"_r")
 			d = math.Abs(offl.Intensity[r][j] - want)
 			res.offlineMax = max(res.offlineMax, d)
 			if d > offlineTol {
@@ -116,10 +117,10 @@ func runVideo(t *testing.T, v refVideo, hog frameSource) videoResult {
 			}
 		}
 		for j, n := range oNames {
-			if want := off.f64(t, r, n+"_c_repredicted"); offl.RepredictedOccurrence[r][j] != want {
+			if want := off.F64(t, r, n+"_c_repredicted"); offl.RepredictedOccurrence[r][j] != want {
 				t.Errorf("%s frame %d %s_c re-predicted = %v, OpenFace %v", v.short, r, n, offl.RepredictedOccurrence[r][j], want)
 			}
-			if want := off.f64(t, r, n+"_c"); offl.Occurrence[r][j] != want {
+			if want := off.F64(t, r, n+"_c"); offl.Occurrence[r][j] != want {
 				res.classFlips++
 				t.Errorf("%s frame %d %s_c offline = %v, OpenFace %v", v.short, r, n, offl.Occurrence[r][j], want)
 			}
@@ -136,24 +137,24 @@ func runVideo(t *testing.T, v refVideo, hog frameSource) videoResult {
 // dump samples.
 func checkFinalMedians(t *testing.T, v refVideo, a *Analyser, hogAll bool) {
 	t.Helper()
-	fm := fullprec(t, v, "final_medians")
+	fm := reference.Fullprec(t, v.name, "final_medians")
 	hm, gm := a.HOGMedian(), a.GeomMedian()
 	sampled := map[int]bool{}
 	for _, i := range medianHOGIdx {
 		sampled[i] = true
 	}
 	var checked int
-	for r := range fm.rows {
-		i, err := strconv.Atoi(fm.str(t, r, "index"))
+	for r := range fm.Rows {
+		i, err := strconv.Atoi(fm.Str(t, r, "index"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		want := fm.f64(t, r, "value")
-		if n := int(fm.f64(t, r, "hist_count")); n != a.MedianFrames() {
+		want := fm.F64(t, r, "value")
+		if n := int(fm.F64(t, r, "hist_count")); n != a.MedianFrames() {
 			t.Fatalf("%s: final medians hold %d frames, ours %d", v.short, n, a.MedianFrames())
 		}
 		var got float64
-		switch fm.str(t, r, "descriptor") {
+		switch fm.Str(t, r, "descriptor") {
 		case "hog":
 			if !hogAll && !sampled[i] {
 				continue
@@ -162,11 +163,11 @@ func checkFinalMedians(t *testing.T, v refVideo, a *Analyser, hogAll bool) {
 		case "geom":
 			got = gm[i]
 		default:
-			t.Fatalf("%s row %d: unknown descriptor", fm.path, r)
+			t.Fatalf("%s row %d: unknown descriptor", fm.Path, r)
 		}
 		checked++
 		if got != want {
-			t.Errorf("%s final %s median %d = %.17g, OpenFace %.17g", v.short, fm.str(t, r, "descriptor"), i, got, want)
+			t.Errorf("%s final %s median %d = %.17g, OpenFace %.17g", v.short, fm.Str(t, r, "descriptor"), i, got, want)
 		}
 	}
 	t.Logf("%s: %d final median values identical", v.short, checked)
@@ -198,7 +199,7 @@ func TestMediansFromSampledDimensions(t *testing.T) {
 	for _, v := range refVideos {
 		t.Run(v.short, func(t *testing.T) {
 			in := loadInputs(t, v)
-			on := fullprec(t, v, "au_online")
+			on := reference.Fullprec(t, v.name, "au_online")
 			a, err := NewAnalyser(p, md)
 			if err != nil {
 				t.Fatal(err)
@@ -206,19 +207,19 @@ func TestMediansFromSampledDimensions(t *testing.T) {
 			hog := make([]float32, HOGLen)
 			for r := range in.success {
 				for _, i := range medianHOGIdx {
-					hog[i] = float32(on.f64(t, r, "hog_"+strconv.Itoa(i)))
+					hog[i] = float32(on.F64(t, r, "hog_"+strconv.Itoa(i)))
 				}
 				if _, err := a.Add(Frame{HOG: hog, Local: in.local[r], Success: in.success[r]}); err != nil {
 					t.Fatal(err)
 				}
 				hm, gm := a.HOGMedian(), a.GeomMedian()
 				for _, i := range medianHOGIdx {
-					if want := on.f64(t, r, "hog_median_"+strconv.Itoa(i)); hm[i] != want {
+					if want := on.F64(t, r, "hog_median_"+strconv.Itoa(i)); hm[i] != want {
 						t.Fatalf("frame %d: HOG median %d = %.17g, OpenFace %.17g", r, i, hm[i], want)
 					}
 				}
 				for _, i := range medianGeomIdx {
-					if want := on.f64(t, r, "geom_median_"+strconv.Itoa(i)); gm[i] != want {
+					if want := on.F64(t, r, "geom_median_"+strconv.Itoa(i)); gm[i] != want {
 						t.Fatalf("frame %d: geometry median %d = %.17g, OpenFace %.17g", r, i, gm[i], want)
 					}
 				}
@@ -235,7 +236,7 @@ func TestGeometryMatchesOpenFace(t *testing.T) {
 	for _, v := range refVideos {
 		t.Run(v.short, func(t *testing.T) {
 			in := loadInputs(t, v)
-			on := fullprec(t, v, "au_online")
+			on := reference.Fullprec(t, v.name, "au_online")
 			var n int
 			for r, loc := range in.local {
 				if loc == nil {
@@ -246,7 +247,7 @@ func TestGeometryMatchesOpenFace(t *testing.T) {
 					t.Fatal(err)
 				}
 				for _, i := range medianGeomIdx {
-					if want := on.f64(t, r, "geom_"+strconv.Itoa(i)); g[i] != want {
+					if want := on.F64(t, r, "geom_"+strconv.Itoa(i)); g[i] != want {
 						t.Errorf("frame %d: geometry %d = %.17g, OpenFace %.17g", r, i, g[i], want)
 					}
 					n++
@@ -266,28 +267,28 @@ func TestFinaliseMatchesOpenFace(t *testing.T) {
 	width := len(iNames) + len(oNames)
 	for _, v := range refVideos {
 		t.Run(v.short, func(t *testing.T) {
-			off := fullprec(t, v, "au_offline")
-			n := len(off.rows)
+			off := reference.Fullprec(t, v.name, "au_offline")
+			n := len(off.Rows)
 			success := make([]bool, n)
 			hist := make([]float64, n*width)
 			for r := 0; r < n; r++ {
-				success[r] = off.flag(t, r, "success")
+				success[r] = off.Flag(t, r, "success")
 				for j, name := range iNames {
-					hist[r*width+j] = off.f64(t, r, name+"_r_repredicted")
+					hist[r*width+j] = off.F64(t, r, name+"_r_repredicted")
 				}
 				for j, name := range oNames {
-					hist[r*width+len(iNames)+j] = off.f64(t, r, name+"_c_repredicted")
+					hist[r*width+len(iNames)+j] = off.F64(t, r, name+"_c_repredicted")
 				}
 			}
 			finalise(hist, width, success, p.Intensity)
 			for r := 0; r < n; r++ {
 				for j, name := range iNames {
-					if got, want := hist[r*width+j], off.f64(t, r, name+"_r"); got != want {
+					if got, want := hist[r*width+j], off.F64(t, r, name+"_r"); got != want {
 						t.Errorf("frame %d %s_r = %.17g, OpenFace %.17g", r, name, got, want)
 					}
 				}
 				for j, name := range oNames {
-					if got, want := hist[r*width+len(iNames)+j], off.f64(t, r, name+"_c"); got != want {
+					if got, want := hist[r*width+len(iNames)+j], off.F64(t, r, name+"_c"); got != want {
 						t.Errorf("frame %d %s_c = %v, OpenFace %v", r, name, got, want)
 					}
 				}

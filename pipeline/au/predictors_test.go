@@ -11,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"facemirror/internal/reference"
 	"facemirror/internal/sharedtest"
 )
 
@@ -25,24 +26,24 @@ func TestLoadPredictorsMatchesModelTable(t *testing.T) {
 		t.Errorf("occurrence AUs %s, want %s", got, strings.Join(wantO, " "))
 	}
 	// au_models.csv lists kind, dynamic flag and cutoff as OpenFace read them.
-	tb := readTable(t, sharedtest.Reference(t, "fullprec/au_models.csv"))
+	tb := reference.ReadTable(t, sharedtest.Reference(t, "fullprec/au_models.csv"))
 	byKey := map[string]Predictor{}
 	for _, pr := range append(append([]Predictor(nil), p.Intensity...), p.Occurrence...) {
 		byKey[pr.Kind.String()+" "+pr.AU] = pr
 	}
-	for r := range tb.rows {
-		key := tb.str(t, r, "kind") + " " + tb.str(t, r, "au")
+	for r := range tb.Rows {
+		key := tb.Str(t, r, "kind") + " " + tb.Str(t, r, "au")
 		pr, ok := byKey[key]
 		if !ok {
 			t.Errorf("%s missing", key)
 			continue
 		}
-		if dyn := tb.flag(t, r, "dynamic"); pr.Dynamic != dyn {
+		if dyn := tb.Flag(t, r, "dynamic"); pr.Dynamic != dyn {
 			t.Errorf("%s dynamic %v, want %v", key, pr.Dynamic, dyn)
 		}
 		want := NoCutoff
-		if s := tb.str(t, r, "cutoff"); s != "" {
-			want = tb.f64(t, r, "cutoff")
+		if s := tb.Str(t, r, "cutoff"); s != "" {
+			want = tb.F64(t, r, "cutoff")
 		}
 		if pr.Cutoff != want {
 			t.Errorf("%s cutoff %v, want %v", key, pr.Cutoff, want)
@@ -54,8 +55,8 @@ func TestLoadPredictorsMatchesModelTable(t *testing.T) {
 			t.Errorf("%s: class values %v/%v", key, pr.PosClass, pr.NegClass)
 		}
 	}
-	if len(tb.rows) != len(byKey) {
-		t.Errorf("%d predictors, au_models.csv has %d", len(byKey), len(tb.rows))
+	if len(tb.Rows) != len(byKey) {
+		t.Errorf("%d predictors, au_models.csv has %d", len(byKey), len(tb.Rows))
 	}
 }
 

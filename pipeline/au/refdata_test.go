@@ -1,13 +1,13 @@
 package au
 
 import (
-	"encoding/csv"
 	"os"
 	"path/filepath"
 	"strconv"
 	"sync"
 	"testing"
 
+	"facemirror/internal/reference"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/fhog"
 	"facemirror/pipeline/pdm"
@@ -24,75 +24,6 @@ var refVideos = []refVideo{
 	{"v04", "v04_eyeclosure_cheekpuff_smile_glasses_512x480"},
 }
 
-// table is a CSV file with a header.
-type table struct {
-	path string
-	col  map[string]int
-	rows [][]string
-}
-
-func readTable(t testing.TB, path string) *table {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	tb := &table{path: path, col: map[string]int{}, rows: recs[1:]}
-	for i, h := range recs[0] {
-		tb.col[h] = i
-	}
-	return tb
-}
-
-func fullprec(t testing.TB, v refVideo, suffix string) *table {
-	t.Helper()
-	return readTable(t, sharedtest.Reference(t, "fullprec/"+v.name+"_"+suffix+".csv"))
-}
-
-func (tb *table) index(t testing.TB, name string) int {
-	t.Helper()
-	i, ok := tb.col[name]
-	if !ok {
-		t.Fatalf("%s: no column %q", tb.path, name)
-	}
-	return i
-}
-
-func (tb *table) str(t testing.TB, row int, name string) string {
-	t.Helper()
-	return tb.rows[row][tb.index(t, name)]
-}
-
-// f64 parses a %.17g value.
-func (tb *table) f64(t testing.TB, row int, name string) float64 {
-	t.Helper()
-	v, err := strconv.ParseFloat(tb.str(t, row, name), 64)
-	if err != nil {
-		t.Fatalf("%s row %d %s: %v", tb.path, row, name, err)
-	}
-	return v
-}
-
-// f32 parses a %.9g float value as float32, which gives it back exactly.
-func (tb *table) f32(t testing.TB, row int, name string) float32 {
-	t.Helper()
-	v, err := strconv.ParseFloat(tb.str(t, row, name), 32)
-	if err != nil {
-		t.Fatalf("%s row %d %s: %v", tb.path, row, name, err)
-	}
-	return float32(v)
-}
-
-func (tb *table) flag(t testing.TB, row int, name string) bool {
-	t.Helper()
-	return tb.str(t, row, name) == "1"
-}
-
 // refInputs are the AU stage's per-frame inputs from the reference dumps.
 type refInputs struct {
 	success []bool
@@ -101,11 +32,11 @@ type refInputs struct {
 
 func loadInputs(t testing.TB, v refVideo) refInputs {
 	t.Helper()
-	fr := fullprec(t, v, "frames")
-	in := refInputs{success: make([]bool, len(fr.rows)), local: make([][]float32, len(fr.rows))}
-	for r := range fr.rows {
-		in.success[r] = fr.flag(t, r, "success")
-		if fr.str(t, r, "fa_p_0") == "" {
+	fr := reference.Frames(t, v.name)
+	in := refInputs{success: make([]bool, len(fr.Rows)), local: make([][]float32, len(fr.Rows))}
+	for r := range fr.Rows {
+		in.success[r] = fr.Flag(t, r, "success")
+		if fr.Str(t, r, "fa_p_0") == "" {
 			if in.success[r] {
 				t.Fatalf("%s frame %d: successful frame without fa_p_*", v.short, r)
 			}
@@ -113,7 +44,7 @@ func loadInputs(t testing.TB, v refVideo) refInputs {
 		}
 		loc := make([]float32, 34)
 		for j := range loc {
-			loc[j] = fr.f32(t, r, "fa_p_"+strconv.Itoa(j))
+			loc[j] = fr.F32(t, r, "fa_p_"+strconv.Itoa(j))
 		}
 		in.local[r] = loc
 	}

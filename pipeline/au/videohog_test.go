@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"testing"
 
+	"facemirror/internal/reference"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/align"
 	"facemirror/pipeline/fhog"
@@ -30,7 +31,7 @@ func videoHOG(t *testing.T, v refVideo) [][]float32 {
 	if err != nil {
 		t.Fatal(err)
 	}
-	fr := fullprec(t, v, "frames")
+	fr := reference.Frames(t, v.name)
 	lmNames := make([]string, 0, 136)
 	for _, c := range []string{"x_", "y_"} {
 		for i := 0; i < 68; i++ {
@@ -43,27 +44,27 @@ func videoHOG(t *testing.T, v refVideo) [][]float32 {
 	}
 	defer rd.Close()
 	var ext fhog.Extractor
-	out := make([][]float32, len(fr.rows))
-	for r := range fr.rows {
+	out := make([][]float32, len(fr.Rows))
+	for r := range fr.Rows {
 		f, err := rd.Read()
 		if errors.Is(err, io.EOF) {
-			t.Fatalf("%s: video ends after %d frames, reference has %d", v.short, r, len(fr.rows))
+			t.Fatalf("%s: video ends after %d frames, reference has %d", v.short, r, len(fr.Rows))
 		}
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !fr.flag(t, r, "success") {
+		if !fr.Flag(t, r, "success") {
 			f.Mat.Close()
 			continue
 		}
 		lm := make([]float32, len(lmNames))
 		for i, n := range lmNames {
-			lm[i] = fr.f32(t, r, n)
+			lm[i] = fr.F32(t, r, n)
 		}
 		g := pdm.Global{
-			Scale: fr.f32(t, r, "fa_p_scale"),
-			Rx:    fr.f32(t, r, "fa_p_rx"), Ry: fr.f32(t, r, "fa_p_ry"), Rz: fr.f32(t, r, "fa_p_rz"),
-			Tx: fr.f32(t, r, "fa_p_tx"), Ty: fr.f32(t, r, "fa_p_ty"),
+			Scale: fr.F32(t, r, "fa_p_scale"),
+			Rx:    fr.F32(t, r, "fa_p_rx"), Ry: fr.F32(t, r, "fa_p_ry"), Rz: fr.F32(t, r, "fa_p_rz"),
+			Tx: fr.F32(t, r, "fa_p_tx"), Ty: fr.F32(t, r, "fa_p_ty"),
 		}
 		face, err := al.Align(f.Mat, lm, g)
 		f.Mat.Close()
@@ -93,13 +94,13 @@ func TestVideoHOGMatchesOpenFace(t *testing.T) {
 	for _, v := range refVideos[1:] {
 		t.Run(v.short, func(t *testing.T) {
 			hogs := videoHOG(t, v)
-			on := fullprec(t, v, "au_online")
+			on := reference.Fullprec(t, v.name, "au_online")
 			for r, h := range hogs {
 				if h == nil {
 					continue
 				}
 				for _, i := range medianHOGIdx {
-					if want := on.f64(t, r, "hog_"+strconv.Itoa(i)); float64(h[i]) != want {
+					if want := on.F64(t, r, "hog_"+strconv.Itoa(i)); float64(h[i]) != want {
 						t.Errorf("frame %d: HOG %d = %v, OpenFace %v", r, i, h[i], want)
 					}
 				}

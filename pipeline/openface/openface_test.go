@@ -15,6 +15,7 @@ import (
 
 	"gocv.io/x/gocv"
 
+	"facemirror/internal/reference"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/fhog"
 	"facemirror/pipeline/openfacecsv"
@@ -49,7 +50,7 @@ func TestFullPrecisionMatchesOpenFace(t *testing.T) {
 			}
 			// Four HOG values per frame that the dump recorded, for the
 			// videos without a .hog file.
-			online := readTable(t, sharedtest.Reference(t, "fullprec/"+v.name+"_au_online.csv"))
+			online := reference.Fullprec(t, v.name, "au_online")
 			hogIdx := []int{0, 100, 1000, 4463}
 			rd, err := video.Open(context.Background(), sharedtest.Media(t, v.media))
 			if err != nil {
@@ -75,13 +76,13 @@ func TestFullPrecisionMatchesOpenFace(t *testing.T) {
 				if r.Rejected != Accepted {
 					t.Fatalf("frame %d rejected: %v", i, r.Rejected)
 				}
-				if want := fr.str(t, i, "fa_p_scale") != ""; r.AUSuccess != want {
+				if want := fr.Str(t, i, "fa_p_scale") != ""; r.AUSuccess != want {
 					t.Fatalf("frame %d: AU stage success %v, OpenFace refitted: %v", i, r.AUSuccess, want)
 				}
 				if r.AUSuccess {
 					got := append(r.AUGlobal[:], r.AULocal...)
 					for j, c := range faCols {
-						if want := fr.f32(t, i, c); got[j] != want {
+						if want := fr.F32(t, i, c); got[j] != want {
 							t.Fatalf("frame %d %s = %v, OpenFace %v", i, c, got[j], want)
 						}
 					}
@@ -100,7 +101,7 @@ func TestFullPrecisionMatchesOpenFace(t *testing.T) {
 				}
 				if r.AUSuccess {
 					for _, j := range hogIdx {
-						want, err := strconv.ParseFloat(online.str(t, i, "hog_"+strconv.Itoa(j)), 64)
+						want, err := strconv.ParseFloat(online.Str(t, i, "hog_"+strconv.Itoa(j)), 64)
 						if err != nil {
 							t.Fatal(err)
 						}

@@ -3,14 +3,13 @@ package openface
 import (
 	"bytes"
 	"context"
-	"encoding/csv"
 	"fmt"
 	"os"
-	"strconv"
 	"strings"
 	"sync"
 	"testing"
 
+	"facemirror/internal/reference"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/openfacecsv"
 )
@@ -50,91 +49,34 @@ func refCSVPath(t testing.TB, v refVideo) string {
 	return sharedtest.Reference(t, v.name+"/"+v.name+".csv")
 }
 
-// table is a CSV file with a header.
-type table struct {
-	path string
-	col  map[string]int
-	rows [][]string
-}
-
-func readTable(t testing.TB, path string) *table {
-	t.Helper()
-	f, err := os.Open(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	recs, err := csv.NewReader(f).ReadAll()
-	if err != nil {
-		t.Fatalf("%s: %v", path, err)
-	}
-	tb := &table{path: path, col: map[string]int{}, rows: recs[1:]}
-	for i, h := range recs[0] {
-		tb.col[h] = i
-	}
-	return tb
-}
-
-func (tb *table) str(t testing.TB, row int, name string) string {
-	t.Helper()
-	i, ok := tb.col[name]
-	if !ok {
-		t.Fatalf("%s: no column %q", tb.path, name)
-	}
-	return tb.rows[row][i]
-}
-
-// f32 parses a %.9g value as float32, which gives it back exactly.
-func (tb *table) f32(t testing.TB, row int, name string) float32 {
-	t.Helper()
-	v, err := strconv.ParseFloat(tb.str(t, row, name), 32)
-	if err != nil {
-		t.Fatalf("%s row %d %s: %v", tb.path, row, name, err)
-	}
-	return float32(v)
-}
-
-func (tb *table) flag(t testing.TB, row int, name string) bool {
-	t.Helper()
-	return tb.str(t, row, name) == "1"
-}
-
-func indexed(prefix string, n int) []string {
-	s := make([]string, n)
-	for i := range s {
-		s[i] = prefix + strconv.Itoa(i)
-	}
-	return s
-}
-
 var (
-	pointCols = append(indexed("x_", 68), indexed("y_", 68)...)
-	clnfCols  = append([]string{"clnf_p_scale", "clnf_p_rx", "clnf_p_ry", "clnf_p_rz", "clnf_p_tx", "clnf_p_ty"}, indexed("clnf_p_", 34)...)
-	faCols    = append([]string{"fa_p_scale", "fa_p_rx", "fa_p_ry", "fa_p_rz", "fa_p_tx", "fa_p_ty"}, indexed("fa_p_", 34)...)
+	pointCols = reference.LandmarkColumns("", 68)
+	clnfCols  = reference.ParamColumns("clnf_p_", 34)
+	faCols    = reference.ParamColumns("fa_p_", 34)
 )
 
 // fullPrecLandmarks reads OpenFace's own landmark detector output at full
 // precision from reference/fullprec/<video>_frames.csv.
-func fullPrecLandmarks(t testing.TB, v refVideo) ([]Landmarks, *table) {
+func fullPrecLandmarks(t testing.TB, v refVideo) ([]Landmarks, *reference.Table) {
 	t.Helper()
-	tb := readTable(t, sharedtest.Reference(t, "fullprec/"+v.name+"_frames.csv"))
-	out := make([]Landmarks, len(tb.rows))
-	for r := range tb.rows {
+	tb := reference.Frames(t, v.name)
+	out := make([]Landmarks, len(tb.Rows))
+	for r := range tb.Rows {
 		lm := Landmarks{
 			Points:           make([]float32, len(pointCols)),
 			Local:            make([]float32, 34),
-			Success:          tb.flag(t, r, "success"),
-			DetectionSuccess: tb.flag(t, r, "clnf_detection_success"),
-			Confidence:       tb.f32(t, r, "detection_certainty"),
+			Success:          tb.Flag(t, r, "success"),
+			DetectionSuccess: tb.Flag(t, r, "clnf_detection_success"),
+			Confidence:       tb.F32(t, r, "detection_certainty"),
 		}
 		for i, c := range pointCols {
-			lm.Points[i] = tb.f32(t, r, c)
+			lm.Points[i] = tb.F32(t, r, c)
 		}
 		for i, c := range clnfCols {
 			if i < 6 {
-				lm.Global[i] = tb.f32(t, r, c)
+				lm.Global[i] = tb.F32(t, r, c)
 			} else {
-				lm.Local[i-6] = tb.f32(t, r, c)
+				lm.Local[i-6] = tb.F32(t, r, c)
 			}
 		}
 		out[r] = lm

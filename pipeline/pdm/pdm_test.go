@@ -9,6 +9,7 @@ import (
 	"strings"
 	"testing"
 
+	"facemirror/internal/reference"
 	"facemirror/internal/sharedtest"
 )
 
@@ -87,11 +88,11 @@ func TestReadRejectsCorruptFiles(t *testing.T) {
 // OpenFace's final landmarks are CalcShape2D of the CLNF parameters.
 func TestShape2DReproducesLandmarks(t *testing.T) {
 	md := loadMainPDM(t)
-	tb := framesCSV(t, refVideos[0].name)
-	lc, pc := landmarkCols("", 68), paramCols("clnf_p_", 34)
-	for r := range tb.rows {
-		p := tb.f32s(t, r, pc)
-		want := tb.f32s(t, r, lc)
+	tb := reference.Frames(t, refVideos[0].name)
+	lc, pc := reference.LandmarkColumns("", 68), reference.ParamColumns("clnf_p_", 34)
+	for r := range tb.Rows {
+		p := tb.F32s(t, r, pc)
+		want := tb.F32s(t, r, lc)
 		got, err := md.Shape2D(globalFrom(p), p[6:], nil)
 		if err != nil {
 			t.Fatal(err)
@@ -126,17 +127,17 @@ func TestCalcParamsMatchesFaceAnalyser(t *testing.T) {
 	for _, v := range refVideos {
 		t.Run(v.short, func(t *testing.T) {
 			t.Parallel()
-			tb := framesCSV(t, v.name)
-			lc, pc := landmarkCols("", 68), paramCols("fa_p_", 34)
+			tb := reference.Frames(t, v.name)
+			lc, pc := reference.LandmarkColumns("", 68), reference.ParamColumns("fa_p_", 34)
 			var glob, loc errStats
 			frames, exact := 0, 0
-			for r := range tb.rows {
-				if !tb.has(r, "fa_p_scale") {
+			for r := range tb.Rows {
+				if !tb.Has(r, "fa_p_scale") {
 					continue
 				}
 				frames++
-				want := tb.f32s(t, r, pc)
-				p, err := md.CalcParams(tb.f32s(t, r, lc), Euler{})
+				want := tb.F32s(t, r, pc)
+				p, err := md.CalcParams(tb.F32s(t, r, lc), Euler{})
 				if err != nil {
 					t.Fatalf("frame %d: %v", r, err)
 				}
@@ -184,15 +185,15 @@ func TestCalcParamsPartModels(t *testing.T) {
 	}
 	checked := map[string]int{}
 	for _, file := range []string{"v01_clnf_frame0_parts.csv", "v01_clnf_frame1_parts.csv", "v04_clnf_frame0_parts.csv", "v04_clnf_frame1_parts.csv"} {
-		tb := readCSV(t, sharedtest.Reference(t, "fullprec/"+file))
-		for r, row := range tb.rows {
-			if row[tb.col["stage"]] != "mapped" {
+		tb := reference.ReadTable(t, sharedtest.Reference(t, "fullprec/"+file))
+		for r, row := range tb.Rows {
+			if row[tb.Col["stage"]] != "mapped" {
 				continue
 			}
-			name := row[tb.col["part_name"]]
+			name := row[tb.Col["part_name"]]
 			md := pdms[name]
-			want := tb.f32s(t, r, paramCols("p_", md.NumModes()))
-			p, err := md.CalcParams(tb.f32s(t, r, landmarkCols("", md.NumPoints())), Euler{})
+			want := tb.F32s(t, r, reference.ParamColumns("p_", md.NumModes()))
+			p, err := md.CalcParams(tb.F32s(t, r, reference.LandmarkColumns("", md.NumPoints())), Euler{})
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -208,16 +209,16 @@ func TestCalcParamsPartModels(t *testing.T) {
 	}
 	main := loadMainPDM(t)
 	for _, file := range []string{"v04_clnf_frame0_scales.csv", "v04_clnf_frame1_scales.csv"} {
-		tb := readCSV(t, sharedtest.Reference(t, "fullprec/"+file))
-		for r, row := range tb.rows {
-			if row[tb.col["stage"]] != "hierarchical" {
+		tb := reference.ReadTable(t, sharedtest.Reference(t, "fullprec/"+file))
+		for r, row := range tb.Rows {
+			if row[tb.Col["stage"]] != "hierarchical" {
 				continue
 			}
-			merged := tb.f32s(t, r-1, landmarkCols("", 68))
-			if tb.rows[r-1][tb.col["stage"]] != "parts_merged" {
+			merged := tb.F32s(t, r-1, reference.LandmarkColumns("", 68))
+			if tb.Rows[r-1][tb.Col["stage"]] != "parts_merged" {
 				t.Fatalf("%s row %d: hierarchical row not preceded by parts_merged", file, r)
 			}
-			want := tb.f32s(t, r, paramCols("p_", 34))
+			want := tb.F32s(t, r, reference.ParamColumns("p_", 34))
 			p, err := main.CalcParams(merged, Euler{})
 			if err != nil {
 				t.Fatal(err)
@@ -230,7 +231,7 @@ func TestCalcParamsPartModels(t *testing.T) {
 				}
 			}
 			shape, _ := main.Shape2D(p.Global, p.Local, nil)
-			wantShape := tb.f32s(t, r, landmarkCols("", 68))
+			wantShape := tb.F32s(t, r, reference.LandmarkColumns("", 68))
 			for i := range shape {
 				if shape[i] != wantShape[i] {
 					t.Errorf("%s row %d hierarchical landmark %d: %v, want %v", file, r, i, shape[i], wantShape[i])
@@ -255,17 +256,17 @@ func TestCalcParamsBox(t *testing.T) {
 		{refVideos[0].name, "v01_clnf_frame0_scales.csv"},
 		{refVideos[2].name, "v04_clnf_frame0_scales.csv"},
 	} {
-		fr := framesCSV(t, v.frames)
-		b := fr.f32s(t, 0, []string{"mtcnn_x", "mtcnn_y", "mtcnn_w", "mtcnn_h"})
+		fr := reference.Frames(t, v.frames)
+		b := fr.F32s(t, 0, []string{"mtcnn_x", "mtcnn_y", "mtcnn_w", "mtcnn_h"})
 		box := Box{X: b[0], Y: b[1], W: b[2], H: b[3]}
-		tb := readCSV(t, sharedtest.Reference(t, "fullprec/"+v.trace))
+		tb := reference.ReadTable(t, sharedtest.Reference(t, "fullprec/"+v.trace))
 		n := 0
-		for r, row := range tb.rows {
-			if row[tb.col["stage"]] != "init" {
+		for r, row := range tb.Rows {
+			if row[tb.Col["stage"]] != "init" {
 				continue
 			}
-			rot := tb.f32s(t, r, []string{"rot_x", "rot_y", "rot_z"})
-			want := tb.f32s(t, r, paramCols("p_", 6)[:6])
+			rot := tb.F32s(t, r, []string{"rot_x", "rot_y", "rot_z"})
+			want := tb.F32s(t, r, reference.ParamColumns("p_", 6)[:6])
 			g, err := md.CalcParamsBox(box, make([]float32, 34), Euler{rot[0], rot[1], rot[2]})
 			if err != nil {
 				t.Fatal(err)
@@ -273,7 +274,7 @@ func TestCalcParamsBox(t *testing.T) {
 			got := []float32{g.Scale, g.Rx, g.Ry, g.Rz, g.Tx, g.Ty}
 			for i := range got {
 				if got[i] != want[i] {
-					t.Errorf("%s hypothesis %s parameter %d: %v, want %v", v.trace, row[tb.col["hypothesis"]], i, got[i], want[i])
+					t.Errorf("%s hypothesis %s parameter %d: %v, want %v", v.trace, row[tb.Col["hypothesis"]], i, got[i], want[i])
 				}
 			}
 			n++
@@ -291,19 +292,19 @@ func TestHeadPoseMatchesGetPose(t *testing.T) {
 	names := []string{"pose_Tx", "pose_Ty", "pose_Tz", "pose_Rx", "pose_Ry", "pose_Rz"}
 	for _, v := range refVideos {
 		t.Run(v.short, func(t *testing.T) {
-			tb := framesCSV(t, v.name)
+			tb := reference.Frames(t, v.name)
 			cam := DefaultCamera(v.w, v.h)
-			lc, pc := landmarkCols("", 68), paramCols("clnf_p_", 34)
+			lc, pc := reference.LandmarkColumns("", 68), reference.ParamColumns("clnf_p_", 34)
 			var trans, rot errStats
 			exact, frames := 0, 0
-			for r := range tb.rows {
-				if !tb.has(r, "pose_Tx") {
+			for r := range tb.Rows {
+				if !tb.Has(r, "pose_Tx") {
 					continue
 				}
 				frames++
-				p := tb.f32s(t, r, pc)
-				want := tb.f32s(t, r, names)
-				pose, err := md.HeadPose(tb.f32s(t, r, lc), globalFrom(p), p[6:], cam)
+				p := tb.F32s(t, r, pc)
+				want := tb.F32s(t, r, names)
+				pose, err := md.HeadPose(tb.F32s(t, r, lc), globalFrom(p), p[6:], cam)
 				if err != nil {
 					t.Fatal(err)
 				}
@@ -350,28 +351,28 @@ func TestDefaultCamera(t *testing.T) {
 func TestCameraShapeMatchesCSV(t *testing.T) {
 	md := loadMainPDM(t)
 	v := refVideos[0]
-	tb := framesCSV(t, v.name)
-	ref := readCSV(t, sharedtest.Reference(t, v.name+"/"+v.name+".csv"))
-	if len(ref.rows) != len(tb.rows) {
-		t.Fatalf("CSV has %d rows, full-precision file %d", len(ref.rows), len(tb.rows))
+	tb := reference.Frames(t, v.name)
+	ref := reference.ReadTable(t, sharedtest.Reference(t, v.name+"/"+v.name+".csv"))
+	if len(ref.Rows) != len(tb.Rows) {
+		t.Fatalf("CSV has %d rows, full-precision file %d", len(ref.Rows), len(tb.Rows))
 	}
 	cam := DefaultCamera(v.w, v.h)
-	lc, pc := landmarkCols("", 68), paramCols("clnf_p_", 34)
+	lc, pc := reference.LandmarkColumns("", 68), reference.ParamColumns("clnf_p_", 34)
 	var names []string
 	for _, a := range []string{"X_", "Y_", "Z_"} {
 		for i := 0; i < 68; i++ {
 			names = append(names, a+strconv.Itoa(i))
 		}
 	}
-	for r := range tb.rows {
-		p := tb.f32s(t, r, pc)
-		got, err := md.CameraShape(tb.f32s(t, r, lc), globalFrom(p), p[6:], cam)
+	for r := range tb.Rows {
+		p := tb.F32s(t, r, pc)
+		got, err := md.CameraShape(tb.F32s(t, r, lc), globalFrom(p), p[6:], cam)
 		if err != nil {
 			t.Fatal(err)
 		}
 		for i, n := range names {
 			s := strconv.FormatFloat(float64(got[i]), 'f', 1, 64)
-			if want := ref.rows[r][ref.col[n]]; s != want {
+			if want := ref.Rows[r][ref.Col[n]]; s != want {
 				t.Fatalf("frame %d %s = %s (%v), CSV has %s", r, n, s, got[i], want)
 			}
 		}
@@ -382,8 +383,8 @@ func TestCameraShapeMatchesCSV(t *testing.T) {
 // change that UpdateParams makes for a small step of that parameter.
 func TestJacobianMatchesUpdate(t *testing.T) {
 	md := loadMainPDM(t)
-	tb := framesCSV(t, refVideos[1].name)
-	p := tb.f32s(t, 100, paramCols("fa_p_", 34))
+	tb := reference.Frames(t, refVideos[1].name)
+	p := tb.F32s(t, 100, reference.ParamColumns("fa_p_", 34))
 	g, local := globalFrom(p), p[6:]
 	jac, err := md.FullJacobian(g, local, nil)
 	if err != nil {
@@ -505,8 +506,8 @@ func TestBadArguments(t *testing.T) {
 
 func BenchmarkCalcParams(b *testing.B) {
 	md := loadMainPDM(b)
-	tb := framesCSV(b, refVideos[1].name)
-	lm := tb.f32s(b, 0, landmarkCols("", 68))
+	tb := reference.Frames(b, refVideos[1].name)
+	lm := tb.F32s(b, 0, reference.LandmarkColumns("", 68))
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
 		if _, err := md.CalcParams(lm, Euler{}); err != nil {
@@ -517,9 +518,9 @@ func BenchmarkCalcParams(b *testing.B) {
 
 func BenchmarkHeadPose(b *testing.B) {
 	md := loadMainPDM(b)
-	tb := framesCSV(b, refVideos[0].name)
-	lm := tb.f32s(b, 0, landmarkCols("", 68))
-	p := tb.f32s(b, 0, paramCols("clnf_p_", 34))
+	tb := reference.Frames(b, refVideos[0].name)
+	lm := tb.F32s(b, 0, reference.LandmarkColumns("", 68))
+	p := tb.F32s(b, 0, reference.ParamColumns("clnf_p_", 34))
 	cam := DefaultCamera(480, 360)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -531,8 +532,8 @@ func BenchmarkHeadPose(b *testing.B) {
 
 func BenchmarkShape2D(b *testing.B) {
 	md := loadMainPDM(b)
-	tb := framesCSV(b, refVideos[0].name)
-	p := tb.f32s(b, 0, paramCols("clnf_p_", 34))
+	tb := reference.Frames(b, refVideos[0].name)
+	p := tb.F32s(b, 0, reference.ParamColumns("clnf_p_", 34))
 	dst := make([]float32, 136)
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -548,21 +549,21 @@ func BenchmarkShape2D(b *testing.B) {
 func TestGeometryMatchesFaceAnalyser(t *testing.T) {
 	md := loadMainPDM(t)
 	for _, v := range refVideos {
-		fr := framesCSV(t, v.name)
-		on := readCSV(t, sharedtest.Reference(t, "fullprec/"+v.name+"_au_online.csv"))
+		fr := reference.Frames(t, v.name)
+		on := reference.ReadTable(t, sharedtest.Reference(t, "fullprec/"+v.name+"_au_online.csv"))
 		n := 0
-		for r := range fr.rows {
-			if !fr.has(r, "fa_p_scale") {
+		for r := range fr.Rows {
+			if !fr.Has(r, "fa_p_scale") {
 				continue
 			}
-			local := fr.f32s(t, r, paramCols("fa_p_", 34))[6:]
+			local := fr.F32s(t, r, reference.ParamColumns("fa_p_", 34))[6:]
 			geom, err := md.Geometry(local)
 			if err != nil {
 				t.Fatal(err)
 			}
 			got := map[int]float64{0: geom[0], 100: geom[100], 237: float64(local[33])}
 			for idx, g := range got {
-				want, err := strconv.ParseFloat(on.rows[r][on.col["geom_"+strconv.Itoa(idx)]], 64)
+				want, err := strconv.ParseFloat(on.Rows[r][on.Col["geom_"+strconv.Itoa(idx)]], 64)
 				if err != nil {
 					t.Fatal(err)
 				}
