@@ -60,9 +60,9 @@ func (r *row) CreateRenderer() fyne.WidgetRenderer {
 	rr.thumb.FillMode = canvas.ImageFillContain
 	rr.thumb.ScaleMode = canvas.ImageScaleSmooth
 	rr.thumb.SetMinSize(thumbSize)
-	rr.placeholder = widget.NewIcon(theme.FileVideoIcon())
+	rr.fileIcon = widget.NewIcon(theme.FileVideoIcon())
 	thumb := container.NewStack(rr.thumbBg,
-		container.NewCenter(container.NewGridWrap(fyne.NewSize(48, 48), rr.placeholder)), rr.thumb)
+		container.NewCenter(container.NewGridWrap(fyne.NewSize(48, 48), rr.fileIcon)), rr.thumb)
 
 	rr.name = widget.NewLabelWithStyle("", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
 	rr.name.SizeName = theme.SizeNameSubHeadingText
@@ -99,19 +99,19 @@ func (r *row) CreateRenderer() fyne.WidgetRenderer {
 type rowRenderer struct {
 	row *row
 
-	root        *fyne.Container
-	card        *canvas.Rectangle
-	thumbBg     *canvas.Rectangle
-	thumb       *canvas.Image
-	placeholder *widget.Icon
-	name        *widget.Label
-	folder      *widget.TextSegment
-	folderText  *widget.RichText
-	facts       *widget.Label
-	activity    *widget.Activity
-	status      *widget.Label
-	remove      *widget.Button
-	objects     []fyne.CanvasObject
+	root       *fyne.Container
+	card       *canvas.Rectangle
+	thumbBg    *canvas.Rectangle
+	thumb      *canvas.Image
+	fileIcon   *widget.Icon
+	name       *widget.Label
+	folder     *widget.TextSegment
+	folderText *widget.RichText
+	facts      *widget.Label
+	activity   *widget.Activity
+	status     *widget.Label
+	remove     *widget.Button
+	objects    []fyne.CanvasObject
 }
 
 func (rr *rowRenderer) Layout(size fyne.Size)        { rr.root.Resize(size) }
@@ -166,15 +166,15 @@ func (rr *rowRenderer) Refresh() {
 	if e.Thumbnail != nil {
 		rr.thumb.Image = e.Thumbnail
 		rr.thumb.Show()
-		rr.placeholder.Hide()
+		rr.fileIcon.Hide()
 	} else {
 		rr.thumb.Image = nil
 		rr.thumb.Hide()
-		rr.placeholder.SetResource(theme.FileVideoIcon())
+		rr.fileIcon.SetResource(theme.FileVideoIcon())
 		if e.Status == videolist.Failed {
-			rr.placeholder.SetResource(theme.ErrorIcon())
+			rr.fileIcon.SetResource(theme.ErrorIcon())
 		}
-		rr.placeholder.Show()
+		rr.fileIcon.Show()
 	}
 	rr.thumb.Refresh()
 	rr.root.Refresh()
