@@ -119,22 +119,27 @@ func refinePnP(obj [][3]float64, img [][2]float64, cam Camera, param [6]float64)
 		}
 	}
 
-	projectPoints(obj, img, cam, param, errv, jac)
-	for i := range jtj {
-		r, c := i/6, i%6
-		var s float64
-		for k := 0; k < nerr; k++ {
-			s += jac[k*6+r] * jac[k*6+c]
+	// normalEquations fills JᵀJ and Jᵀe at the current parameters.
+	normalEquations := func() {
+		projectPoints(obj, img, cam, param, errv, jac)
+		for i := range jtj {
+			r, c := i/6, i%6
+			var s float64
+			for k := 0; k < nerr; k++ {
+				s += jac[k*6+r] * jac[k*6+c]
+			}
+			jtj[i] = s
 		}
-		jtj[i] = s
-	}
-	for r := 0; r < 6; r++ {
-		var s float64
-		for k := 0; k < nerr; k++ {
-			s += jac[k*6+r] * errv[k]
+		for r := 0; r < 6; r++ {
+			var s float64
+			for k := 0; k < nerr; k++ {
+				s += jac[k*6+r] * errv[k]
+			}
+			jte[r] = s
 		}
-		jte[r] = s
 	}
+
+	normalEquations()
 	prev = param
 	step()
 	prevErr := norm(errv)
@@ -160,22 +165,7 @@ func refinePnP(obj [][3]float64, img [][2]float64, cam Camera, param [6]float64)
 			return param
 		}
 		prevErr = e
-		projectPoints(obj, img, cam, param, errv, jac)
-		for i := range jtj {
-			r, c := i/6, i%6
-			var s float64
-			for k := 0; k < nerr; k++ {
-				s += jac[k*6+r] * jac[k*6+c]
-			}
-			jtj[i] = s
-		}
-		for r := 0; r < 6; r++ {
-			var s float64
-			for k := 0; k < nerr; k++ {
-				s += jac[k*6+r] * errv[k]
-			}
-			jte[r] = s
-		}
+		normalEquations()
 		prev = param
 		step()
 	}
