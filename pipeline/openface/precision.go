@@ -264,22 +264,7 @@ func (p *polytope) feasiblePoint() ([6]float64, bool) {
 	et := make([]float64, len(e))
 	// phi is the phase-one objective −t·s + Σ log(slack).
 	phi := func(e []float64, q *[6]float64, s, t float64) float64 {
-		v := -t * s
-		for k, x := range e {
-			a, b := p.bound[k]+s-x, p.bound[k]+s+x
-			if !(a > 0 && b > 0) {
-				return math.Inf(-1)
-			}
-			v += math.Log(a * b)
-		}
-		for _, x := range q {
-			a, b := paramHalfStep-x, paramHalfStep+x
-			if !(a > 0 && b > 0) {
-				return math.Inf(-1)
-			}
-			v += math.Log(a * b)
-		}
-		return v
+		return p.logBarrier(-t*s, e, q, s)
 	}
 	// Start t where the objective's pull on s matches the barrier's.
 	var t float64
@@ -359,27 +344,33 @@ func (p *polytope) residuals(q *[6]float64, e []float64) {
 
 // centre moves q, strictly inside the polytope, to its analytic centre by
 // damped Newton steps on the log-barrier.
+// logBarrier adds to v the log-barrier Σ log(slack) of the landmark
+// constraints, each widened by s, and of the parameter intervals; −Inf
+// outside the region.
+func (p *polytope) logBarrier(v float64, e []float64, q *[6]float64, s float64) float64 {
+	for k, x := range e {
+		a, b := p.bound[k]+s-x, p.bound[k]+s+x
+		if !(a > 0 && b > 0) {
+			return math.Inf(-1)
+		}
+		v += math.Log(a * b)
+	}
+	for _, x := range q {
+		a, b := paramHalfStep-x, paramHalfStep+x
+		if !(a > 0 && b > 0) {
+			return math.Inf(-1)
+		}
+		v += math.Log(a * b)
+	}
+	return v
+}
+
 func (p *polytope) centre(q *[6]float64) {
 	e := make([]float64, len(p.r))
 	et := make([]float64, len(p.r))
 	p.residuals(q, e)
 	phi := func(e []float64, q *[6]float64) float64 {
-		var v float64
-		for k, x := range e {
-			a, b := p.bound[k]-x, p.bound[k]+x
-			if !(a > 0 && b > 0) {
-				return math.Inf(-1)
-			}
-			v += math.Log(a * b)
-		}
-		for _, x := range q {
-			a, b := paramHalfStep-x, paramHalfStep+x
-			if !(a > 0 && b > 0) {
-				return math.Inf(-1)
-			}
-			v += math.Log(a * b)
-		}
-		return v
+		return p.logBarrier(0, e, q, 0)
 	}
 	for it := 0; it < centreIterations; it++ {
 		var h [7][7]float64
