@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"image"
 	"runtime"
-	"strings"
 
 	"facemirror/app/worker"
 	"facemirror/models"
@@ -93,7 +92,7 @@ func (d *Desktop) About(ctx context.Context) ([]Fact, error) {
 	if info, err := QueryRuntime(ctx, d.pool); err != nil {
 		rt += ": " + err.Error()
 	} else {
-		rt = fmt.Sprintf("%s; providers that load: %s; in use: %s", info.Version, strings.Join(info.Providers, ", "), info.EP)
+		rt = describeRuntime(info)
 	}
 	facts = append(facts, Fact{"ONNX Runtime", rt})
 

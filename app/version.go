@@ -72,6 +72,10 @@ func runtimeLine(ctx context.Context, h HelperConfig) string {
 	if err != nil {
 		return "unavailable: " + err.Error()
 	}
-	return fmt.Sprintf("%s; providers that load: %s; in use: %s (%s, in helper process %d)",
-		info.Version, strings.Join(info.Providers, ", "), info.EP, info.Library, c.PID())
+	return fmt.Sprintf("%s (%s, in helper process %d)", describeRuntime(info), info.Library, c.PID())
+}
+
+// describeRuntime says which ONNX Runtime a helper runs and on what.
+func describeRuntime(info RuntimeInfo) string {
+	return fmt.Sprintf("%s; providers that load: %s; in use: %s", info.Version, strings.Join(info.Providers, ", "), info.EP)
 }
