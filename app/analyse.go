@@ -108,7 +108,9 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 			return nil, ctx.Err()
 		}
 		if errors.Is(err, video.ErrFrameRange) {
-			return AnalyseResult{Width: info.Width, Height: info.Height}, nil
+			res := AnalyseResult{Width: info.Width, Height: info.Height}
+			res.Total, res.Ended = r.End()
+			return res, nil
 		}
 		return nil, worker.Coded(CodeBadInput, err)
 	}
@@ -171,5 +173,6 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 		res.Frames++
 		last = time.Now()
 	}
+	res.Total, res.Ended = r.End()
 	return res, nil
 }

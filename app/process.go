@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -32,6 +33,10 @@ const (
 	// maxChunkFrames bounds a chunk, and so the frames the coordinator
 	// holds while an earlier chunk is still running (about 19 KB each).
 	maxChunkFrames = 1000
+	// openEnd is the end of a video's last chunk while its frame count is
+	// only the container's claim: the helper goes on to the real end and
+	// reports the exact count (AnalyseResult.Ended).
+	openEnd = math.MaxInt32
 )
 
 // ErrDuplicateOutput reports an input whose CSV would overwrite the CSV of
@@ -69,8 +74,9 @@ type ProcessProgress struct {
 	// Files is the number of inputs, FilesDone how many have ended.
 	Files, FilesDone int
 	// Frames is the number of frames of the inputs probed so far (Probing
-	// tells whether some are still to be probed), FramesDone how many
-	// have been analysed.
+	// tells whether some are still to be probed): the container's count
+	// until a helper has met a video's end, then the exact one.
+	// FramesDone is how many have been analysed.
 	Frames, FramesDone int
 	Probing            bool
 	// Elapsed is the time since Process began; Analysing the time since
@@ -143,13 +149,16 @@ func (r ProcessReport) ExitStatus() int {
 // pipeline (landmarks, head pose, AUs) and writes one CSV per input in
 // FeatureExtraction's format, gaze columns excepted.
 //
-// The heavy work runs in opts.Workers helper processes. Each video is
-// probed for its exact frame count and split into contiguous chunks
-// (planChunks), and the chunks of all inputs form one queue that the
-// helpers take from; each helper streams its frames' per-frame results
-// back, and this process puts them in frame order through the video's
-// openface.Sequence (running medians, AU prediction, post-processing) and
-// writes the CSV atomically. For a given number of workers the output is
+// The heavy work runs in opts.Workers helper processes. Each video's
+// header is read (no decoding here: an exact count would cost a whole
+// decoding pass before any helper could start) and the video is split by
+// its container's frame count into contiguous chunks (planChunks), the
+// last one running to wherever the video really ends; the chunks of all
+// inputs form one queue that the helpers take from. Each helper streams
+// its frames' per-frame results back, the helper that meets the end of
+// the video reports the exact frame count, and this process puts the
+// frames in order through the video's openface.Sequence (running
+// medians, AU prediction, post-processing) and writes the CSV atomically. For a given number of workers the output is
 // the same, byte for byte, on every run. One input's failure never stops
 // the others. The helpers' own messages go to opts.Helpers.Stderr.
 // Process returns when every helper has exited.
@@ -160,6 +169,11 @@ func Process(ctx context.Context, files []string, opts ProcessOptions) ProcessRe
 	}
 	r := newRun(ctx, files, opts, workers)
 	r.run()
+	return r.report()
+}
+
+// report sums up a finished run.
+func (r *run) report() ProcessReport {
 	report := ProcessReport{Files: make([]FileReport, len(r.jobs))}
 	for i, j := range r.jobs {
 		f := j.report()
@@ -224,6 +238,9 @@ type run struct {
 	pool    *worker.Pool
 	jobs    []*job
 	start   time.Time
+	// probe reads an input's header: video.ProbeHeader (tests give
+	// videos a wrong container frame count through it).
+	probe func(context.Context, string) (video.Info, error)
 
 	// tokens bounds the chunks that are queued, running or done but not
 	// yet sequenced, and so the frames held in memory.
@@ -255,6 +272,7 @@ func newRun(ctx context.Context, files []string, opts ProcessOptions, workers in
 		workers: workers,
 		pool:    h.NewPool(ctx, workers),
 		start:   time.Now(),
+		probe:   video.ProbeHeader,
 		tokens:  make(chan struct{}, 2*workers),
 		queue:   make(chan *queued),
 	}
@@ -346,12 +364,14 @@ func (j *job) queue() {
 			return
 		}
 		j.mu.Lock()
-		failed := j.err != nil
-		if !failed {
+		// Once every frame is in, the chunks left lie past the video's
+		// real end.
+		stop := j.err != nil || j.written
+		if !stop {
 			j.acquired++
 		}
 		j.mu.Unlock()
-		if failed {
+		if stop {
 			<-r.tokens
 			return
 		}
@@ -416,10 +436,13 @@ type job struct {
 
 	ctx    context.Context
 	cancel context.CancelFunc
-	frames int
 	chunks []chunk
 
-	mu       sync.Mutex
+	mu sync.Mutex
+	// frames is the video's frame count: the container's claim until a
+	// helper meets the end of the video (exact then true).
+	frames   int
+	exact    bool
 	seq      *openface.Sequence
 	next     int // the next frame the Sequence needs
 	pending  map[int]openface.FrameResult
@@ -431,10 +454,9 @@ type job struct {
 	ended    bool // guarded by run.mu: the report is final
 }
 
-// prepare probes the input for its exact frame count and plans its
-// chunks.
+// prepare reads the input's header and plans its chunks.
 func (j *job) prepare(features *openface.Models) {
-	info, err := video.Probe(j.run.ctx, j.path)
+	info, err := j.run.probe(j.run.ctx, j.path)
 	if err != nil {
 		j.err = err
 		if j.run.ctx.Err() != nil {
@@ -448,18 +470,23 @@ func (j *job) prepare(features *openface.Models) {
 		return
 	}
 	j.ctx, j.cancel = context.WithCancel(j.run.ctx)
-	j.frames = info.Frames
+	j.frames, j.exact = info.Frames, info.FramesExact
 	j.seq = seq
 	j.pending = map[int]openface.FrameResult{}
-	j.chunks = planChunks(info.Frames, j.run.workers)
+	j.chunks = planChunks(max(info.Frames, 1), j.run.workers)
+	if !j.exact {
+		j.chunks[len(j.chunks)-1].end = openEnd
+	}
 }
 
 // runChunk runs one chunk on a helper and checks that all its frames came.
 func (j *job) runChunk(q *queued) {
 	j.mu.Lock()
-	failed := j.err != nil
+	// A chunk queued after the video turned out to end before it has
+	// nothing left to do.
+	skip := j.err != nil || j.written
 	j.mu.Unlock()
-	if failed {
+	if skip {
 		return
 	}
 	req := AnalyseRequest{Path: j.path, Start: q.c.start, End: q.c.end, WarmUp: q.c.warmUp}
@@ -472,13 +499,59 @@ func (j *job) runChunk(q *queued) {
 		// The video package's errors name the file; the others get it,
 		// with the frames they hit.
 		err = fmt.Errorf("%s: frames %d-%d: %w", filepath.Base(j.path), q.c.start, q.c.end-1, err)
-	case err == nil && res.Frames != q.c.end-q.c.start:
+	case err == nil && res.Ended:
+		if want := max(0, min(q.c.end, res.Total)-q.c.start); res.Frames != want {
+			err = fmt.Errorf("%s: a helper analysed %d frames from frame %d of a video of %d frames; the file decodes differently each time",
+				filepath.Base(j.path), res.Frames, q.c.start, res.Total)
+		} else {
+			err = j.setTotal(res.Total)
+		}
+	case err == nil && (q.c.end == openEnd || res.Frames != q.c.end-q.c.start):
 		err = fmt.Errorf("%s: a helper analysed %d of frames %d-%d; the file changed or decodes differently each time",
 			filepath.Base(j.path), res.Frames, q.c.start, q.c.end-1)
 	}
 	if err != nil {
 		j.fail(err)
 	}
+}
+
+// setTotal records the exact frame count a helper found at the end of the
+// video; the CSV is written once every frame is in.
+func (j *job) setTotal(total int) error {
+	j.mu.Lock()
+	if j.err != nil {
+		j.mu.Unlock()
+		return nil
+	}
+	if j.exact {
+		known := j.frames
+		j.mu.Unlock()
+		if total != known {
+			return fmt.Errorf("%s: helpers found %d and %d frames; the file changed or decodes differently each time",
+				filepath.Base(j.path), known, total)
+		}
+		return nil
+	}
+	if total == 0 {
+		// The helper that starts at frame 0 reports a video without a
+		// decodable frame as such; this is only a second opinion.
+		j.mu.Unlock()
+		return fmt.Errorf("%s: %w", filepath.Base(j.path), video.ErrNoFrames)
+	}
+	delta := total - j.frames
+	j.frames, j.exact = total, true
+	complete := j.completeLocked()
+	j.mu.Unlock()
+	r := j.run
+	r.mu.Lock()
+	r.frames += delta
+	r.progress()
+	r.mu.Unlock()
+	if complete {
+		r.finishing.Add(1)
+		go j.finish()
+	}
+	return nil
 }
 
 // interrupted is the error of a job stopped by the run's cancellation.
@@ -519,7 +592,7 @@ func (j *job) sequence(index int, fr openface.FrameResult) (added int, complete 
 	if j.err != nil {
 		return 0, false, errJobFailed
 	}
-	if index < j.next || index >= j.frames {
+	if index < j.next || (j.exact && index >= j.frames) {
 		return 0, false, nil
 	}
 	j.pending[index] = fr
@@ -543,11 +616,21 @@ func (j *job) sequence(index int, fr openface.FrameResult) (added int, complete 
 		<-j.run.tokens
 		j.released++
 	}
-	if j.next == j.frames && !j.written {
-		j.written = true
-		complete = true
+	return added, j.completeLocked(), nil
+}
+
+// completeLocked reports, once, that every frame of the video is in the
+// Sequence, and gives back the tokens of the job's chunks: those still
+// queued lie past the end of the video and will not run. j.mu is held.
+func (j *job) completeLocked() bool {
+	if !j.exact || j.next != j.frames || j.written {
+		return false
 	}
-	return added, complete, nil
+	j.written = true
+	for ; j.released < j.acquired; j.released++ {
+		<-j.run.tokens
+	}
+	return true
 }
 
 // finish post-processes the AUs and writes the CSV.

@@ -830,3 +830,51 @@ func TestProcessEqualsInProcessAnalysis(t *testing.T) {
 		t.Errorf("Process wrote %d bytes, the in-process analysis %d; they differ", len(got), len(want))
 	}
 }
+
+// The chunks are planned from the container's frame count, which can be
+// wrong (it is an estimate in some formats); the helper that meets the
+// real end of the video tells the true count. Whatever the container
+// claims (too few, too many, far too many, nothing), every frame gets its
+// row, once, and the landmarks stay within the seam tolerance of the run
+// planned from the true count.
+func TestProcessWithWrongContainerFrameCount(t *testing.T) {
+	useRealHelpers(t)
+	v01 := processVideos[0].path
+	ref := sharedRun(t).csv(t, v01)
+	for _, claim := range []int{0, 200, 420, 2000} {
+		t.Run(fmt.Sprint(claim), func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := testContext(t, 5*time.Minute)
+			var stderr lockedBuffer
+			r := newRun(ctx, []string{sharedtest.Media(t, v01)}, ProcessOptions{
+				OutDir:  dir,
+				Helpers: HelperConfig{EP: "cpu", Stderr: &stderr},
+			}, testWorkers)
+			r.probe = func(ctx context.Context, path string) (video.Info, error) {
+				info, err := video.ProbeHeader(ctx, path)
+				info.Frames = claim
+				return info, err
+			}
+			r.run()
+			rep := r.report()
+			got := processRun{report: rep, dir: dir}.csv(t, v01)
+			if rep.Frames != len(ref.Rows) || rep.Files[0].Frames != len(ref.Rows) {
+				t.Errorf("report counts %d frames (file %d), the video has %d", rep.Frames, rep.Files[0].Frames, len(ref.Rows))
+			}
+			if len(got.Rows) != len(ref.Rows) {
+				t.Fatalf("%d rows, want %d", len(got.Rows), len(ref.Rows))
+			}
+			sum := 0.0
+			for i, row := range got.Rows {
+				if row.Frame != i+1 || !row.Success {
+					t.Fatalf("row %d: frame %d, success %v", i, row.Frame, row.Success)
+				}
+				sum += meanLandmarkDistance(row.Landmarks2D, ref.Rows[i].Landmarks2D)
+			}
+			t.Logf("container claims %d frames: %d rows, landmarks %.4f px from the run planned from the true count", claim, len(got.Rows), sum/float64(len(got.Rows)))
+			if mean := sum / float64(len(got.Rows)); mean > 0.3 {
+				t.Errorf("landmarks differ by %.3f px on average", mean)
+			}
+		})
+	}
+}

@@ -159,6 +159,11 @@ type AnalyseResult struct {
 	Frames int `json:"frames"`
 	// WarmUp is the number of frames tracked before Start.
 	WarmUp int `json:"warm_up"`
+	// Ended tells that the helper met the end of the video, which then
+	// has exactly Total frames. The coordinator plans chunks from the
+	// container's frame count, and this is how it learns the true one.
+	Ended bool `json:"ended,omitempty"`
+	Total int  `json:"total,omitempty"`
 	// Width and Height are the size of the upright frames.
 	Width  int `json:"width"`
 	Height int `json:"height"`

@@ -57,6 +57,18 @@ func OpenAt(ctx context.Context, path string, start int) (*Reader, error) {
 // videos; use Probe for the exact count and timestamps).
 func (r *Reader) Info() Info { return r.src.info }
 
+// End reports whether the Reader has met the end of the video (Read
+// returned io.EOF, or Seek went past the last frame) and, if so, the exact
+// number of frames the video decodes to. It lets a caller that planned
+// from the container's frame count (ProbeHeader) learn the true count
+// without a separate decoding pass.
+func (r *Reader) End() (frames int, ok bool) {
+	if !r.eof {
+		return 0, false
+	}
+	return r.next, true
+}
+
 // Read returns the next frame, or io.EOF after the last one. The frame's
 // Mat belongs to the caller, who must Close it. A video whose first frame
 // cannot be decoded gives an *Error (ErrNoFrames, ErrTruncated or

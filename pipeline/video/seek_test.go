@@ -220,3 +220,61 @@ func TestReadIntoMatchesRead(t *testing.T) {
 		b.Close()
 	}
 }
+
+// End tells the exact frame count once reading or seeking has met the end
+// of the video, and nothing before; e03's container claims 98 frames of
+// which 95 decode.
+func TestReaderEnd(t *testing.T) {
+	cases := []struct {
+		file   string
+		frames int
+	}{
+		{"videos/v10_grid_talking_frontal_mpeg1_360x288.mpg", 75},
+		{"edge/e03_noface_animation_caminandes_960x540.mp4", 95},
+		{"images/i01_single_face_smile_572x562.jpg", 1},
+	}
+	for _, tc := range cases {
+		t.Run(tc.file, func(t *testing.T) {
+			r, err := Open(context.Background(), sharedtest.Media(t, tc.file))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer r.Close()
+			if n, ok := r.End(); ok {
+				t.Fatalf("End before reading: %d frames", n)
+			}
+			m := gocv.NewMat()
+			defer m.Close()
+			read := 0
+			for {
+				_, err := r.ReadInto(&m)
+				if err == io.EOF {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				read++
+				if _, ok := r.End(); ok && read < tc.frames {
+					t.Fatalf("End after %d frames", read)
+				}
+			}
+			if n, ok := r.End(); !ok || n != tc.frames || read != tc.frames {
+				t.Errorf("read %d frames, End = %d, %v; want %d", read, n, ok, tc.frames)
+			}
+			if r.Info().Kind == Image {
+				return
+			}
+			// A Seek past the end reports the same count.
+			if err := r.Seek(0); err != nil {
+				t.Fatal(err)
+			}
+			if err := r.Seek(tc.frames + 5); !errors.Is(err, ErrFrameRange) {
+				t.Fatalf("Seek past the end: %v", err)
+			}
+			if n, ok := r.End(); !ok || n != tc.frames {
+				t.Errorf("after Seek past the end: End = %d, %v; want %d", n, ok, tc.frames)
+			}
+		})
+	}
+}
