@@ -75,6 +75,10 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 			writeFileReport(stdout, stderr, r, *quiet)
 		},
 	}
+	var mem *memSampler
+	if *stats {
+		mem = startMemSampler(memSampleInterval)
+	}
 	rep := Process(ctx, files, opts)
 	if line != nil {
 		line.finish(last)
@@ -83,7 +87,8 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		writeProcessSummary(stdout, rep)
 	}
 	if *stats {
-		writeStats(stdout, rep)
+		peak, ok := mem.Stop()
+		writeStats(stdout, rep, peak, ok)
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "facemirror process: interrupted")

@@ -2,7 +2,8 @@
 # Speed figures, on one core (-cpu 1) as OpenFace runs: Go benchmarks of the
 # per-frame stages, printed as milliseconds per frame; then whole videos
 # through the process command with one and two helpers (frames/s and peak
-# memory summed over all processes). Nothing here is a pass/fail test;
+# memory of all processes together: proportional set size, and resident
+# set size summed). Nothing here is a pass/fail test;
 # targets are in the issue tracker and the README.
 set -euo pipefail
 cd "$(dirname "$0")/.."
