@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"path/filepath"
+	"runtime/debug"
 	"time"
 
 	"facemirror/app/worker"
@@ -47,6 +48,9 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 		return nil, worker.Coded(CodeModels, fmt.Errorf("load the landmark detector: %w", err))
 	}
 	e.an = &analysisModels{landmarks: landmarks, features: features}
+	// Parsing the model files leaves tens of MB of garbage; give it back
+	// now rather than let the heap grow on top of it.
+	debug.FreeOSMemory()
 	return e.an, nil
 }
 

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"runtime"
+	"runtime/debug"
 	"strings"
 	"sync"
 	"time"
@@ -395,7 +396,11 @@ func (r *run) loadFeatures() (*openface.Models, error) {
 		}
 		dir = d
 	}
-	return loadFeatureModels(r.ctx, dir)
+	m, err := loadFeatureModels(r.ctx, dir)
+	// Parsing leaves tens of MB of garbage that this process would
+	// otherwise hold for the whole run.
+	debug.FreeOSMemory()
+	return m, err
 }
 
 // progress reports the counts; r.mu is held.

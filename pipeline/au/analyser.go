@@ -71,23 +71,36 @@ type Analyser struct {
 	keptLocal []float32
 }
 
-// NewAnalyser returns an Analyser using predictors p and the PDM md
-// (In-the-wild_aligned_PDM_68.txt) for the geometry features.
-func NewAnalyser(p *Predictors, md *pdm.Model) (*Analyser, error) {
+// CheckModels reports whether predictors p and the PDM md can make an
+// Analyser, without the tens of MB of running-median state an Analyser
+// holds: a loader can check its files once, up front.
+func CheckModels(p *Predictors, md *pdm.Model) error {
 	if p == nil || len(p.Intensity)+len(p.Occurrence) == 0 {
-		return nil, fmt.Errorf("%w: no predictors", ErrModel)
+		return fmt.Errorf("%w: no predictors", ErrModel)
 	}
-	g, err := newGeometry(md)
-	if err != nil {
-		return nil, err
+	if _, err := newGeometry(md); err != nil {
+		return err
 	}
 	for _, set := range [][]Predictor{p.Intensity, p.Occurrence} {
 		for _, pr := range set {
 			if len(pr.Means) != FeatureLen || len(pr.Weights) != FeatureLen {
-				return nil, fmt.Errorf("%w: %s %s predictor has %d means and %d weights, want %d",
+				return fmt.Errorf("%w: %s %s predictor has %d means and %d weights, want %d",
 					ErrModel, pr.AU, pr.Kind, len(pr.Means), len(pr.Weights), FeatureLen)
 			}
 		}
+	}
+	return nil
+}
+
+// NewAnalyser returns an Analyser using predictors p and the PDM md
+// (In-the-wild_aligned_PDM_68.txt) for the geometry features.
+func NewAnalyser(p *Predictors, md *pdm.Model) (*Analyser, error) {
+	if err := CheckModels(p, md); err != nil {
+		return nil, err
+	}
+	g, err := newGeometry(md)
+	if err != nil {
+		return nil, err
 	}
 	black, err := fhog.Extract(make([]byte, alignedSize*alignedSize*3), alignedSize, alignedSize, alignedSize*3)
 	if err != nil {

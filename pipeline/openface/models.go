@@ -119,7 +119,7 @@ func LoadModels(dir string) (*Models, error) {
 	}
 	// Check now that predictors and PDM fit together, rather than on the
 	// first frame of a video.
-	if _, err := au.NewAnalyser(m.predictors, m.auPDM); err != nil {
+	if err := au.CheckModels(m.predictors, m.auPDM); err != nil {
 		return nil, fmt.Errorf("AU predictors %s with PDM %s: %w", files.AUPredictors, files.AUPDM, err)
 	}
 
