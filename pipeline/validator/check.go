@@ -95,7 +95,12 @@ func (v *Validator) Check(rot pdm.Euler, img *image.Gray, landmarks []float32) (
 	for k, px := range vw.paw.pixels {
 		in[px.y*vw.paw.w+px.x] = vec[k]
 	}
-	out := forward(vw, tensor{maps: 1, h: vw.paw.h, w: vw.paw.w, data: in})
+	sc, _ := v.scratch.Get().(*scratch)
+	if sc == nil {
+		sc = new(scratch)
+	}
+	defer v.scratch.Put(sc)
+	out := forward(vw, tensor{maps: 1, h: vw.paw.h, w: vw.paw.w, data: in}, sc)
 	idx := 0
 	for k, o := range out.data {
 		if o > out.data[idx] {

@@ -55,17 +55,37 @@ func poolSize(n int) int {
 	return int(math.Round(float64(float32(n-2)/2))) + 1
 }
 
-// forward runs CheckCNN's layers on the template image.
-func forward(vw *view, x tensor) tensor {
+// scratch holds the memory of one forward pass: the im2col matrix and
+// each layer's output, reused by the next Check (a Validator runs on every
+// tracked frame, and fresh buffers cost about 2.4 MB of garbage per frame).
+type scratch struct {
+	cols   []float32
+	layers [][]float32
+}
+
+// buffer returns layer i's output buffer with n elements.
+func (sc *scratch) buffer(i, n int) []float32 {
+	if len(sc.layers) <= i {
+		sc.layers = append(sc.layers, make([][]float32, i+1-len(sc.layers))...)
+	}
+	if cap(sc.layers[i]) < n {
+		sc.layers[i] = make([]float32, n)
+	}
+	return sc.layers[i][:n]
+}
+
+// forward runs CheckCNN's layers on the template image. The result lives
+// in sc.
+func forward(vw *view, x tensor, sc *scratch) tensor {
 	for i := range vw.layers {
 		l := &vw.layers[i]
 		switch l.kind {
 		case layerConv:
-			x = convolve(l, x)
+			x = convolve(l, x, sc, i)
 		case layerPool:
-			x = maxPool(x)
+			x = maxPool(x, sc, i)
 		case layerFC:
-			x = fullyConnected(l, x)
+			x = fullyConnected(l, x, sc, i)
 		case layerReLU:
 			for k, v := range x.data {
 				if !(v > 0) {
@@ -89,11 +109,16 @@ func forward(vw *view, x tensor) tensor {
 // so that the kernels read eight positions at once. The products exceed
 // OpenBLAS's small-matrix limit, so its level-3 driver sums the inner
 // dimension in k-slices, each a fresh FMA chain added to the output.
-func convolve(l *layer, x tensor) tensor {
+func convolve(l *layer, x tensor, sc *scratch, i int) tensor {
 	oh, ow := x.h-l.kh+1, x.w-l.kw+1
 	positions, taps := oh*ow, l.taps()
 	st := (positions + 7) &^ 7
-	cols := make([]float32, taps*st)
+	if cap(sc.cols) < taps*st {
+		sc.cols = make([]float32, taps*st)
+	}
+	// Every position of every row is written below; the padding up to st
+	// is read by the kernels but never reaches a result.
+	cols := sc.cols[:taps*st]
 	for m := 0; m < l.nIn; m++ {
 		plane := x.data[m*x.h*x.w : (m+1)*x.h*x.w]
 		for xx := 0; xx < l.kw; xx++ {
@@ -110,7 +135,7 @@ func convolve(l *layer, x tensor) tensor {
 	for q := range ones {
 		ones[q] = 1
 	}
-	out := tensor{maps: l.nOut, h: oh, w: ow, data: make([]float32, l.nOut*positions)}
+	out := tensor{maps: l.nOut, h: oh, w: ow, data: sc.buffer(i, l.nOut*positions)}
 	slices := exactmath.KSlices(l.nOut, positions, taps)
 	for s := 0; s+1 < len(slices); s++ {
 		exactmath.GemmChains(out.data, positions, l.weights, taps, cols, st, l.nOut, positions, slices[s], slices[s+1], s > 0)
@@ -120,9 +145,9 @@ func convolve(l *layer, x tensor) tensor {
 
 // maxPool is OpenFace's max_pooling with 2×2 windows and stride 2: windows
 // start at 0, 2, 4, ... and are clipped at the border.
-func maxPool(x tensor) tensor {
+func maxPool(x tensor, sc *scratch, i int) tensor {
 	oh, ow := poolSize(x.h), poolSize(x.w)
-	out := tensor{maps: x.maps, h: oh, w: ow, data: make([]float32, x.maps*oh*ow)}
+	out := tensor{maps: x.maps, h: oh, w: ow, data: sc.buffer(i, x.maps*oh*ow)}
 	for m := 0; m < x.maps; m++ {
 		src := x.data[m*x.h*x.w : (m+1)*x.h*x.w]
 		dst := out.data[m*oh*ow : (m+1)*oh*ow]
@@ -149,10 +174,10 @@ func maxPool(x tensor) tensor {
 // column (four float64 partial sums over k mod 4, combined, plus the bias
 // in float64, rounded once). A single input column gives a row vector
 // (same values).
-func fullyConnected(l *layer, x tensor) tensor {
+func fullyConnected(l *layer, x tensor, sc *scratch, i int) tensor {
 	var vec []float32
 	if x.maps > 1 {
-		vec = make([]float32, 0, l.in)
+		vec = sc.cols[:0]
 		for m := 0; m < x.maps; m++ {
 			plane := x.data[m*x.h*x.w : (m+1)*x.h*x.w]
 			for c := 0; c < x.w; c++ {
@@ -164,7 +189,7 @@ func fullyConnected(l *layer, x tensor) tensor {
 	} else {
 		vec = x.data
 	}
-	out := make([]float32, l.out)
+	out := sc.buffer(i, l.out)
 	exactmath.MatVecCV(out, l.weights, l.in, vec, 1, l.bias)
 	if x.maps > 1 {
 		return tensor{maps: 1, h: l.out, w: 1, data: out}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"sync"
 
 	"facemirror/models/ofmat"
 )
@@ -53,6 +54,8 @@ type view struct {
 // safe for concurrent use.
 type Validator struct {
 	views []view
+	// scratch recycles forward-pass memory between Checks (*scratch).
+	scratch sync.Pool
 }
 
 // NumViews returns the number of views (7 in OpenFace's file).

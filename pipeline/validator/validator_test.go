@@ -310,7 +310,7 @@ func TestFullyConnectedMatchesOpenCV(t *testing.T) {
 		dst := gocv.NewMat()
 		gocv.Gemm(wm, xm, 1, bm, 1, &dst, 0)
 		want, _ := dst.DataPtrFloat32()
-		got := fullyConnected(&l, tensor{maps: 1, h: c.in, w: 1, data: x})
+		got := fullyConnected(&l, tensor{maps: 1, h: c.in, w: 1, data: x}, new(scratch), 0)
 		for i := range want {
 			if got.data[i] != want[i] {
 				t.Errorf("%d→%d output %d: %v, cv::gemm %v", c.in, c.out, i, got.data[i], want[i])
@@ -350,7 +350,7 @@ func TestConvolutionLayout(t *testing.T) {
 	for i := range in.data {
 		in.data[i] = float32(rng.NormFloat64())
 	}
-	got := convolve(&l, in)
+	got := convolve(&l, in, new(scratch), 0)
 	oh, ow := h-kh+1, w-kw+1
 	for o := 0; o < nOut; o++ {
 		sum := make([]float64, oh*ow)
