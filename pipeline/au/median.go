@@ -28,7 +28,11 @@ type runningMedian struct {
 	alpha, beta float64 // bin position = x·alpha + beta
 	clampZero   bool    // the HOG median is clamped at 0 after each update
 
-	hist   []int32 // dims × bins
+	// The histograms, dims × bins: 16-bit counts while they fit (a
+	// video's two running medians then take 14 MB instead of 27), 32-bit
+	// from the 65,535th frame added on.
+	hist16 []uint16
+	hist32 []int32
 	pos    []int32 // current median bin of each dimension
 	cum    []int32 // cumulative count of bins 0..pos
 	count  int     // frames in the histogram
@@ -53,7 +57,7 @@ func newRunningMedian(median []float64, bins int, min, max float64, clampZero bo
 		alpha:     n * inv,
 		beta:      (-min * n) * inv,
 		clampZero: clampZero,
-		hist:      make([]int32, dims*bins),
+		hist16:    make([]uint16, dims*bins),
 		pos:       make([]int32, dims),
 		cum:       make([]int32, dims),
 		median:    median,
@@ -82,9 +86,20 @@ func (m *runningMedian) update(desc []float64, add bool) {
 	dims := len(m.median)
 	desc = desc[:dims]
 	if add {
+		if m.hist32 == nil && m.count == math.MaxUint16 {
+			m.hist32 = make([]int32, len(m.hist16))
+			for k, c := range m.hist16 {
+				m.hist32[k] = int32(c)
+			}
+			m.hist16 = nil
+		}
 		for i, x := range desc {
 			b := m.bin(x)
-			m.hist[i*m.bins+b]++
+			if m.hist32 != nil {
+				m.hist32[i*m.bins+b]++
+			} else {
+				m.hist16[i*m.bins+b]++
+			}
 			if int32(b) <= m.pos[i] {
 				m.cum[i]++
 			}
@@ -97,21 +112,10 @@ func (m *runningMedian) update(desc []float64, add bool) {
 		// enter the histogram (a failed frame's zeros or black-face HOG).
 		copy(m.median, desc)
 	} else {
-		cutoff := int32((m.count + 1) / 2)
-		last := int32(m.bins - 1)
-		for i := 0; i < dims; i++ {
-			h := m.hist[i*m.bins : (i+1)*m.bins]
-			j, c := m.pos[i], m.cum[i]
-			for c < cutoff && j < last {
-				j++
-				c += h[j]
-			}
-			for j > 0 && c-h[j] >= cutoff {
-				c -= h[j]
-				j--
-			}
-			m.pos[i], m.cum[i] = j, c
-			m.median[i] = m.min + float64(float64(j)*m.width) + m.half
+		if m.hist32 != nil {
+			walkMedians(m, m.hist32)
+		} else {
+			walkMedians(m, m.hist16)
 		}
 	}
 	if m.clampZero {
@@ -120,5 +124,26 @@ func (m *runningMedian) update(desc []float64, add bool) {
 				m.median[i] = 0
 			}
 		}
+	}
+}
+
+// walkMedians moves each dimension's median bin to the first bin whose
+// cumulative count reaches (count+1)/2 and sets the median to its centre.
+func walkMedians[C uint16 | int32](m *runningMedian, hist []C) {
+	cutoff := int32((m.count + 1) / 2)
+	last := int32(m.bins - 1)
+	for i := range m.median {
+		h := hist[i*m.bins : (i+1)*m.bins]
+		j, c := m.pos[i], m.cum[i]
+		for c < cutoff && j < last {
+			j++
+			c += int32(h[j])
+		}
+		for j > 0 && c-int32(h[j]) >= cutoff {
+			c -= int32(h[j])
+			j--
+		}
+		m.pos[i], m.cum[i] = j, c
+		m.median[i] = m.min + float64(float64(j)*m.width) + m.half
 	}
 }
