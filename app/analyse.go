@@ -47,6 +47,12 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	if err != nil {
 		return nil, worker.Coded(CodeModels, fmt.Errorf("load the landmark detector: %w", err))
 	}
+	// Without the tables (a folder installed by an older version) the
+	// Sigmas are computed as they are needed: slower to start, same
+	// results.
+	if _, err := landmarks.UseSigmaCache(filepath.Join(dir, sigmaCacheDir)); err != nil {
+		e.log.Warn("some precomputed Sigma tables are not used; facemirror models install rewrites them", "err", err)
+	}
 	e.an = &analysisModels{landmarks: landmarks, features: features}
 	// Parsing the model files leaves tens of MB of garbage; give it back
 	// now rather than let the heap grow on top of it.

@@ -56,7 +56,10 @@ func installedModels(t testing.TB) string {
 		installed.dir = filepath.Join(tmp, "models")
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
-		installed.err = models.Install(ctx, installed.dir, models.InstallOptions{Mirror: mirror})
+		// As facemirror models install does it, Sigma tables included.
+		if installed.err = models.Install(ctx, installed.dir, models.InstallOptions{Mirror: mirror}); installed.err == nil {
+			installed.err = writeSigmaCache(ctx, installed.dir)
+		}
 	})
 	if installed.err != nil {
 		t.Fatalf("install models: %v", installed.err)

@@ -42,4 +42,3 @@ func TestMemSamplerCountsChildren(t *testing.T) {
 		t.Errorf("peak %d B, this process %d kB and the child %d kB", peak, mine, child)
 	}
 }
-

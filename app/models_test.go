@@ -30,6 +30,8 @@ func TestModelsInstallAndVerify(t *testing.T) {
 		fmt.Fprintf(&want, "  converted  %s\n", g)
 	}
 	fmt.Fprintf(&want, "done: %d copied, 0 downloaded, 3 converted, 0 already in place\n", n)
+	sigma := fmt.Sprintf("landmark detector's Sigma tables ready in %s\n", filepath.Join(dir, sigmaCacheDir))
+	want.WriteString(sigma)
 	if code != 0 || stderr != "" || out != want.String() {
 		t.Fatalf("install: status %d, stderr %q, output:\n%s\nwant:\n%s", code, stderr, out, want.String())
 	}
@@ -37,7 +39,7 @@ func TestModelsInstallAndVerify(t *testing.T) {
 	// Second install, with the default mirror: nothing to do.
 	code, out, _ = runCLI(t, ctx, "models", "install", "--dir", dir)
 	if !strings.HasPrefix(out, fmt.Sprintf("installing into %s from %s\n", dir, mirror)) ||
-		!strings.HasSuffix(out, fmt.Sprintf("done: 0 copied, 0 downloaded, 0 converted, %d already in place\n", n+3)) || code != 0 {
+		!strings.HasSuffix(out, fmt.Sprintf("done: 0 copied, 0 downloaded, 0 converted, %d already in place\n", n+3)+sigma) || code != 0 {
 		t.Errorf("second install (default mirror): status %d, output:\n%s", code, out)
 	}
 
@@ -72,7 +74,7 @@ func TestModelsInstallAndVerify(t *testing.T) {
 
 	// Install repairs exactly those two.
 	code, out, _ = runCLI(t, ctx, "models", "install", "--from", mirror, "--dir", dir)
-	if code != 0 || !strings.HasSuffix(out, fmt.Sprintf("done: 2 copied, 0 downloaded, 0 converted, %d already in place\n", n+1)) {
+	if code != 0 || !strings.HasSuffix(out, fmt.Sprintf("done: 2 copied, 0 downloaded, 0 converted, %d already in place\n", n+1)+sigma) {
 		t.Errorf("repair: status %d, output:\n%s", code, out)
 	}
 }

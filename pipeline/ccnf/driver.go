@@ -117,9 +117,9 @@ func (s *Scale) Response(ctx context.Context, img *image.Gray, md *pdm.Model, g 
 	for i := range dst.Maps {
 		dst.Maps[i] = nil
 	}
-	sigmas := make([]*sigmaEntry, n)
+	sigmas := make([][]float32, n)
 	for _, i := range w.visible {
-		sigmas[i] = s.Experts[view][i].sigma(ws, comps)
+		sigmas[i] = s.sigma(view, i, ws, comps)
 	}
 
 	a1, b1 := dst.RefToImg[0][0], -dst.RefToImg[0][1]

@@ -85,6 +85,9 @@ type Scale struct {
 	Windows []Window
 	// Experts[view][landmark] are the patch experts.
 	Experts [][]*Expert
+
+	// tables are precomputed Sigmas by window size (AttachSigmaTable).
+	tables map[int]*sigmaTable
 }
 
 // NumViews returns the number of views.

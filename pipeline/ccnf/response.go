@@ -38,11 +38,11 @@ func growF(s []float32, n int) []float32 {
 // it has room. w may be nil; a non-nil Workspace provides scratch memory
 // and must not be used concurrently.
 func (s *Scale) ExpertResponse(view, i int, aoi []float32, ws int, dst []float32, w *Workspace) ([]float32, error) {
-	if _, err := s.Sigma(view, i, ws); err != nil {
+	sigma, err := s.Sigma(view, i, ws)
+	if err != nil {
 		return nil, err
 	}
 	e := s.Experts[view][i]
-	sigma := e.sigma(ws, s.components(ws))
 	aw, ah := ws+e.Width-1, ws+e.Height-1
 	if len(aoi) != aw*ah {
 		return nil, fmt.Errorf("ccnf: area of interest has %d values, want %d×%d", len(aoi), ah, aw)
@@ -57,7 +57,7 @@ func (s *Scale) ExpertResponse(view, i int, aoi []float32, ws int, dst []float32
 
 // expertResponse is ResponseOpenBlas for an aw×ah area of interest; dst
 // has ws² values with ws = aw−Width+1 = ah−Height+1.
-func expertResponse(e *Expert, sigma *sigmaEntry, aoi []float32, aw, ah int, dst []float32, sc *scratch) {
+func expertResponse(e *Expert, sigma []float32, aoi []float32, aw, ah int, dst []float32, sc *scratch) {
 	ws := ah - e.Height + 1
 	p := ws * ws
 	k := 1 + e.Width*e.Height
@@ -98,7 +98,7 @@ func expertResponse(e *Expert, sigma *sigmaEntry, aoi []float32, aw, ah int, dst
 		}
 	}
 	// sgemm_(N, N, 1, p, p, 1, r, 1, Sigma, p, 0, out, 1).
-	exactmath.MatVecBLAS(dst, sigma.sigma, p, r, nil)
+	exactmath.MatVecBLAS(dst, sigma, p, r, nil)
 
 	// minMaxIdx reports the minimum as a double; the subtraction is in
 	// float.

@@ -391,7 +391,7 @@ func TestConstantPatch(t *testing.T) {
 	var sc scratch
 	sg, _ := s.Sigma(0, 30, ws)
 	out := make([]float32, ws*ws)
-	expertResponse(e, e.sigma(ws, s.components(ws)), aoi, ws+10, ws+10, out, &sc)
+	expertResponse(e, sg, aoi, ws+10, ws+10, out, &sc)
 	for j, nr := range e.Neurons {
 		for q := 0; q < ws*ws; q++ {
 			if sc.z[j*ws*ws+q] != float32(nr.Bias) {

@@ -41,7 +41,17 @@ func (s *Scale) Sigma(view, i, ws int) ([]float32, error) {
 	if e.Empty() {
 		return nil, fmt.Errorf("ccnf: landmark %d is marked visible in view %d but its expert is empty", i, view)
 	}
-	return e.sigma(ws, s.components(ws)).sigma, nil
+	return s.sigma(view, i, ws, s.components(ws)), nil
+}
+
+// sigma returns the Sigma of a visible expert: from an attached table
+// (AttachSigmaTable) when there is one for ws, else computed on first use
+// and cached by the expert.
+func (s *Scale) sigma(view, i, ws int, comps [][]float32) []float32 {
+	if t := s.tables[ws]; t != nil {
+		return t.at(view, i)
+	}
+	return s.Experts[view][i].sigma(ws, comps).sigma
 }
 
 func (e *Expert) sigma(ws int, comps [][]float32) *sigmaEntry {

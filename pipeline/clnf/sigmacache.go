@@ -1,0 +1,154 @@
+package clnf
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sort"
+
+	"facemirror/internal/mmapfile"
+	"facemirror/pipeline/ccnf"
+)
+
+// sigmaUse is one patch scale of one of the Model's CLNF models at a
+// window size a fit uses it with, and the name of its file in a Sigma
+// cache.
+type sigmaUse struct {
+	file  string
+	scale *ccnf.Scale
+	ws    int
+}
+
+// sigmaUses lists every (model, scale, window size) a fit can compute
+// responses for, in a fixed order.
+func (m *Model) sigmaUses() []sigmaUse {
+	models := []*clnf{m.main}
+	for _, p := range m.parts {
+		models = append(models, p.clnf)
+	}
+	var uses []sigmaUse
+	for _, c := range models {
+		seen := map[[2]int]bool{}
+		for _, wins := range [][]int{c.set.windowsInit, c.set.windowsSmall} {
+			for s := range c.scales {
+				if s >= len(wins) || wins[s] <= 0 || seen[[2]int{s, wins[s]}] {
+					continue
+				}
+				seen[[2]int{s, wins[s]}] = true
+				uses = append(uses, sigmaUse{
+					file:  fmt.Sprintf("%s-scale%d-ws%d.sigma", c.name, s, wins[s]),
+					scale: c.scales[s],
+					ws:    wins[s],
+				})
+			}
+		}
+	}
+	sort.Slice(uses, func(i, j int) bool { return uses[i].file < uses[j].file })
+	return uses
+}
+
+// WriteSigmaCache computes the Sigma of every patch expert at every window
+// size the tracker uses and writes them to dir (created if needed), one
+// table per patch scale and window size (ccnf.Scale.WriteSigmaTable),
+// each written to a temporary file and renamed. A tracker's processes
+// then map the tables (UseSigmaCache) instead of each computing the
+// Sigmas again; that computation is most of a tracker's start-up. Tables
+// already in dir that UseSigmaCache would accept are kept.
+func (m *Model) WriteSigmaCache(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create the Sigma cache %s: %w", dir, err)
+	}
+	for _, u := range m.sigmaUses() {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		path := filepath.Join(dir, u.file)
+		if ok, _ := tableFits(path, u); ok {
+			continue
+		}
+		if err := writeTable(path, u); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// tableFits reports whether the table at path is one UseSigmaCache would
+// attach. It tries it on a throwaway Scale that shares the experts, so
+// the real one keeps computing its own Sigmas.
+func tableFits(path string, u sigmaUse) (bool, error) {
+	f, err := mmapfile.Open(path)
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	probe := &ccnf.Scale{
+		PatchScaling: u.scale.PatchScaling,
+		Centers:      u.scale.Centers,
+		Visibility:   u.scale.Visibility,
+		Windows:      u.scale.Windows,
+		Experts:      u.scale.Experts,
+	}
+	if err := probe.AttachSigmaTable(f.Bytes(), u.ws); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+func writeTable(path string, u sigmaUse) error {
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".sigma-*")
+	if err != nil {
+		return fmt.Errorf("write the Sigma table %s: %w", path, err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := u.scale.WriteSigmaTable(tmp, u.ws); err != nil {
+		tmp.Close()
+		return fmt.Errorf("write the Sigma table %s: %w", path, err)
+	}
+	if err := tmp.Close(); err != nil {
+		return fmt.Errorf("write the Sigma table %s: %w", path, err)
+	}
+	if err := os.Rename(tmp.Name(), path); err != nil {
+		return fmt.Errorf("write the Sigma table %s: %w", path, err)
+	}
+	return nil
+}
+
+// UseSigmaCache maps the Sigma tables that WriteSigmaCache wrote to dir
+// and attaches each to its patch scale, so that the Model takes its
+// Sigmas from them. A missing table is not an error: that scale computes
+// its Sigmas on first use, as without a cache. A table that does not fit
+// the model (another model version, a damaged file, another way of
+// computing) is reported in the returned error and not used; the Model
+// stays fully usable either way. It returns how many tables were
+// attached. The tables stay mapped, read-only and shared with every other
+// process that maps them, until the Model is garbage.
+//
+// UseSigmaCache must be called before the Model is used.
+func (m *Model) UseSigmaCache(dir string) (int, error) {
+	var attached int
+	var errs []error
+	for _, u := range m.sigmaUses() {
+		path := filepath.Join(dir, u.file)
+		f, err := mmapfile.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			continue
+		}
+		if err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := u.scale.AttachSigmaTable(f.Bytes(), u.ws); err != nil {
+			f.Close()
+			errs = append(errs, fmt.Errorf("%s: %w", path, err))
+			continue
+		}
+		runtime.AddCleanup(m, func(f *mmapfile.File) { f.Close() }, f)
+		attached++
+	}
+	return attached, errors.Join(errs...)
+}
