@@ -9,8 +9,10 @@ import (
 
 // grayFrame converts an 8-bit BGR (or already grey) frame to the grey
 // picture OpenFace fits on (ConvertToGrayscale_8bit: OpenCV's fixed-point
-// BGR2GRAY).
-func grayFrame(src gocv.Mat) (*image.Gray, error) {
+// BGR2GRAY). It reuses dst's pixels when dst has the frame's size (a
+// Tracker converts every frame; at 1080p a fresh picture would be 2 MB of
+// garbage each time).
+func grayFrame(src gocv.Mat, dst *image.Gray) (*image.Gray, error) {
 	if src.Empty() {
 		return nil, fmt.Errorf("clnf: empty frame")
 	}
@@ -38,7 +40,10 @@ func grayFrame(src gocv.Mat) (*image.Gray, error) {
 	if err != nil {
 		return nil, fmt.Errorf("clnf: read grey pixels: %w", err)
 	}
-	img := image.NewGray(image.Rect(0, 0, w, h))
+	img := dst
+	if img == nil || img.Rect != image.Rect(0, 0, w, h) || img.Stride != w {
+		img = image.NewGray(image.Rect(0, 0, w, h))
+	}
 	copy(img.Pix, pix[:w*h])
 	return img, nil
 }

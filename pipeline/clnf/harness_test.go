@@ -172,7 +172,7 @@ func grayFrames(t testing.TB, short string, count int) []*image.Gray {
 		if _, err := rd.ReadInto(&m); err != nil {
 			t.Fatalf("%s frame %d: %v", short, len(out), err)
 		}
-		g, err := grayFrame(m)
+		g, err := grayFrame(m, nil)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -63,6 +63,7 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 	jt := make([]float32, p*k)
 	grad := make([]float32, p)
 	hess := make([]float32, p*p)
+	var jac pdm.Jacobian
 	for iter := 0; iter < iterations; iter++ {
 		var err error
 		shape, err = md.Shape2D(*g, local, shape)
@@ -74,13 +75,7 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 		}
 		prev = append(prev[:0], shape...)
 
-		var jac pdm.Jacobian
-		if rigid {
-			jac, err = md.RigidJacobian(*g, local, in.weights)
-		} else {
-			jac, err = md.FullJacobian(*g, local, in.weights)
-		}
-		if err != nil {
+		if err := md.JacobianInto(&jac, *g, local, in.weights, !rigid); err != nil {
 			return 0, err
 		}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"image"
 
 	"facemirror/pipeline/ccnf"
 	"facemirror/pipeline/mtcnn"
@@ -74,6 +75,9 @@ type Tracker struct {
 	fit  fitter
 	det  FaceDetector
 	work *ccnf.Workspace
+	// gray is the last frame's grey picture, whose memory the next frame
+	// reuses.
+	gray *image.Gray
 
 	p           params
 	landmarks   []float32
@@ -128,10 +132,11 @@ func (t *Tracker) Reset() {
 // failing face detector) the frame is half processed: Reset the Tracker
 // before using it again.
 func (t *Tracker) Track(ctx context.Context, bgr gocv.Mat) (Result, error) {
-	gray, err := grayFrame(bgr)
+	gray, err := grayFrame(bgr, t.gray)
 	if err != nil {
 		return Result{}, err
 	}
+	t.gray = gray
 	img := &frame{gray: gray, work: t.work}
 	initial := !t.initialised
 	if t.initialised {
@@ -184,10 +189,11 @@ func (t *Tracker) Track(ctx context.Context, bgr gocv.Mat) (Result, error) {
 // a detection inside DetectLandmarksInVideo does, and returns the state
 // after it.
 func (t *Tracker) FitFromBox(ctx context.Context, bgr gocv.Mat, box pdm.Box) (Result, error) {
-	gray, err := grayFrame(bgr)
+	gray, err := grayFrame(bgr, t.gray)
 	if err != nil {
 		return Result{}, err
 	}
+	t.gray = gray
 	initial := !t.initialised
 	ok, err := t.fitFromBox(ctx, &frame{gray: gray, work: t.work}, box, initial)
 	if err != nil {

@@ -25,7 +25,9 @@ type Jacobian struct {
 // parameters. weights holds the 2n diagonal entries of W (x then y); nil
 // means W = I. As in OpenFace, WT is always the weighted transpose.
 func (md *Model) RigidJacobian(g Global, local []float32, weights []float32) (Jacobian, error) {
-	return md.jacobian(g, local, weights, false)
+	var jac Jacobian
+	err := md.JacobianInto(&jac, g, local, weights, false)
+	return jac, err
 }
 
 // FullJacobian returns the Jacobian with respect to the rigid and the
@@ -33,22 +35,27 @@ func (md *Model) RigidJacobian(g Global, local []float32, weights []float32) (Ja
 // y); nil means W = I. As in OpenFace, the weights are applied only when
 // their sum differs from 2n.
 func (md *Model) FullJacobian(g Global, local []float32, weights []float32) (Jacobian, error) {
-	return md.jacobian(g, local, weights, true)
+	var jac Jacobian
+	err := md.JacobianInto(&jac, g, local, weights, true)
+	return jac, err
 }
 
-func (md *Model) jacobian(g Global, local []float32, weights []float32, full bool) (Jacobian, error) {
+// JacobianInto is FullJacobian (full) or RigidJacobian into jac, reusing
+// its memory: a fit computes one per NU-RLMS iteration.
+func (md *Model) JacobianInto(jac *Jacobian, g Global, local []float32, weights []float32, full bool) error {
 	if weights != nil && len(weights) != 2*md.n {
-		return Jacobian{}, fmt.Errorf("pdm: %d weights, want %d", len(weights), 2*md.n)
+		return fmt.Errorf("pdm: %d weights, want %d", len(weights), 2*md.n)
 	}
 	s3, err := md.Shape3D(local, nil)
 	if err != nil {
-		return Jacobian{}, err
+		return err
 	}
 	cols := 6
 	if full {
 		cols += md.m
 	}
-	jac := Jacobian{Rows: 2 * md.n, Cols: cols, J: make([]float32, 2*md.n*cols)}
+	jac.Rows, jac.Cols = 2*md.n, cols
+	jac.J = grow(jac.J, 2*md.n*cols)
 	fillJacobian(jac.J, s3, md.n, md.m, md.PrincComp, g, full)
 	applyWeight := weights != nil
 	if full && weights != nil {
@@ -60,7 +67,7 @@ func (md *Model) jacobian(g Global, local []float32, weights []float32, full boo
 		}
 		applyWeight = tr != float64(2*md.n)
 	}
-	jac.WT = make([]float32, len(jac.J))
+	jac.WT = grow(jac.WT, len(jac.J))
 	for r := 0; r < jac.Rows; r++ {
 		w := float32(1)
 		if applyWeight {
@@ -74,7 +81,7 @@ func (md *Model) jacobian(g Global, local []float32, weights []float32, full boo
 			jac.WT[c*jac.Rows+r] = v
 		}
 	}
-	return jac, nil
+	return nil
 }
 
 // fillJacobian writes the 2n×cols Jacobian at the 3D shape s3 (n points);
