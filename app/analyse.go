@@ -11,17 +11,27 @@ import (
 
 	"facemirror/app/worker"
 	"facemirror/models"
+	"facemirror/models/cnn"
 	"facemirror/pipeline/clnf"
+	"facemirror/pipeline/mtcnn"
 	"facemirror/pipeline/openface"
 	"facemirror/pipeline/video"
 
 	"gocv.io/x/gocv"
 )
 
-// analysisModels are what an analyse request needs besides the face
-// detector: the CLNF landmark detector and OpenFace's per-frame analysis.
-// Both are immutable and shared by all requests of a helper.
+// analysisModels are what an analyse request needs: the face detector,
+// the CLNF landmark detector and OpenFace's per-frame analysis. All are
+// immutable and shared by all requests of a helper.
+//
+// The face detector here is MTCNN in plain Go (package models/cnn), not
+// through ONNX Runtime as for the detect requests: its boxes are OpenFace's
+// to the last bit, where ONNX Runtime's differ by up to 1e-4 px, and the
+// tracker starts from the box, so that difference would grow to 0.1-0.2 px
+// over a video. A detection costs 20 ms at 640x360 (5 ms through ONNX
+// Runtime), and a video needs one per chunk and after tracking failures.
 type analysisModels struct {
+	faces     *mtcnn.Detector
 	landmarks *clnf.Model
 	features  *openface.Models
 }
@@ -53,7 +63,14 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	if _, err := landmarks.UseSigmaCache(filepath.Join(dir, sigmaCacheDir)); err != nil {
 		e.log.Warn("some precomputed Sigma tables are not used; facemirror models install rewrites them", "err", err)
 	}
-	e.an = &analysisModels{landmarks: landmarks, features: features}
+	var nets [3]*cnn.Net
+	for i, name := range [3]string{"PNet.dat", "RNet.dat", "ONet.dat"} {
+		if nets[i], err = cnn.Load(filepath.Join(dir, "model", "mtcnn_detector", name)); err != nil {
+			return nil, worker.Coded(CodeModels, fmt.Errorf("load the face detector: %w", err))
+		}
+	}
+	faces := mtcnn.New(nets[0], nets[1], nets[2], mtcnn.DefaultOptions())
+	e.an = &analysisModels{faces: faces, landmarks: landmarks, features: features}
 	// Parsing the model files leaves tens of MB of garbage; give it back
 	// now rather than let the heap grow on top of it.
 	debug.FreeOSMemory()
@@ -89,10 +106,6 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 	if req.Start < 0 || req.End <= req.Start || req.WarmUp < 0 {
 		return nil, worker.Coded(worker.CodeBadRequest, fmt.Errorf("analyse: frames [%d, %d) with warm-up %d", req.Start, req.End, req.WarmUp))
 	}
-	det, _, err := e.detector()
-	if err != nil {
-		return nil, err
-	}
 	an, err := e.analysis(ctx)
 	if err != nil {
 		return nil, err
@@ -125,7 +138,7 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 		return nil, worker.Coded(CodeBadInput, err)
 	}
 
-	tracker := clnf.NewTracker(an.landmarks, clnf.MTCNN{Detector: det})
+	tracker := clnf.NewTracker(an.landmarks, clnf.MTCNN{Detector: an.faces})
 	analyser := an.features.NewAnalyser()
 	mat := gocv.NewMat()
 	defer mat.Close()

@@ -28,8 +28,10 @@ func TestMain(m *testing.M) {
 	if installed.dir != "" {
 		os.RemoveAll(filepath.Dir(installed.dir))
 	}
-	if shared.run.dir != "" {
-		os.RemoveAll(shared.run.dir)
+	for _, r := range []processRun{shared.run, oneHelper.run} {
+		if r.dir != "" {
+			os.RemoveAll(r.dir)
+		}
 	}
 	os.Exit(code)
 }

@@ -23,9 +23,9 @@ import (
 // the next, so a chunk that does not begin its video starts warmUpFrames
 // early with a fresh face detection and throws those frames away; the
 // fresh track has then (almost always) converged onto the one a single
-// helper would have followed. The figure was measured on v02 and v04 by
-// comparing the landmarks after seams at many positions with a one-helper
-// run (see README.md, "process").
+// helper would have followed, and the seam (seam.go) switches to it where
+// the two agree. The figure was measured on v02 and v04 by comparing the
+// landmarks after seams at many positions with a one-helper run.
 const (
 	warmUpFrames = 60
 	// minChunkFrames is the shortest chunk worth a helper's warm-up and
@@ -446,11 +446,14 @@ type job struct {
 	mu sync.Mutex
 	// frames is the video's frame count: the container's claim until a
 	// helper meets the end of the video (exact then true).
-	frames   int
-	exact    bool
-	seq      *openface.Sequence
-	next     int // the next frame the Sequence needs
-	pending  map[int]openface.FrameResult
+	frames  int
+	exact   bool
+	seq     *openface.Sequence
+	next    int // the next frame the Sequence needs
+	pending map[int]openface.FrameResult
+	// seams are the boundaries between chunks, by the first frame of the
+	// later chunk.
+	seams    map[int]*seam
 	faces    int
 	acquired int // chunks queued with a token
 	released int // chunks whose token was given back
@@ -482,6 +485,19 @@ func (j *job) prepare(features *openface.Models) {
 	if !j.exact {
 		j.chunks[len(j.chunks)-1].end = openEnd
 	}
+	j.seams = map[int]*seam{}
+	for _, c := range j.chunks[1:] {
+		j.seams[c.start] = newSeam(c.start)
+	}
+}
+
+// requestEnd is where a chunk's helper stops: seamOverlap frames past the
+// chunk's end when another chunk follows.
+func (j *job) requestEnd(c chunk) int {
+	if _, ok := j.seams[c.end]; ok {
+		return c.end + seamOverlap
+	}
+	return c.end
 }
 
 // runChunk runs one chunk on a helper and checks that all its frames came.
@@ -494,8 +510,11 @@ func (j *job) runChunk(q *queued) {
 	if skip {
 		return
 	}
-	req := AnalyseRequest{Path: j.path, Start: q.c.start, End: q.c.end, WarmUp: q.c.warmUp}
-	res, err := Analyse(j.ctx, j.run.pool, req, j.add)
+	end := j.requestEnd(q.c)
+	req := AnalyseRequest{Path: j.path, Start: q.c.start, End: end, WarmUp: q.c.warmUp}
+	res, err := Analyse(j.ctx, j.run.pool, req, func(index int, fr openface.FrameResult) error {
+		return j.add(q.c, index, fr)
+	})
 	switch {
 	case err != nil && j.run.ctx.Err() != nil:
 		// Whatever the pool made of it, the run was interrupted.
@@ -505,15 +524,15 @@ func (j *job) runChunk(q *queued) {
 		// with the frames they hit.
 		err = fmt.Errorf("%s: frames %d-%d: %w", filepath.Base(j.path), q.c.start, q.c.end-1, err)
 	case err == nil && res.Ended:
-		if want := max(0, min(q.c.end, res.Total)-q.c.start); res.Frames != want {
+		if want := max(0, min(end, res.Total)-q.c.start); res.Frames != want {
 			err = fmt.Errorf("%s: a helper analysed %d frames from frame %d of a video of %d frames; the file decodes differently each time",
 				filepath.Base(j.path), res.Frames, q.c.start, res.Total)
 		} else {
 			err = j.setTotal(res.Total)
 		}
-	case err == nil && (q.c.end == openEnd || res.Frames != q.c.end-q.c.start):
+	case err == nil && (end == openEnd || res.Frames != end-q.c.start):
 		err = fmt.Errorf("%s: a helper analysed %d of frames %d-%d; the file changed or decodes differently each time",
-			filepath.Base(j.path), res.Frames, q.c.start, q.c.end-1)
+			filepath.Base(j.path), res.Frames, q.c.start, end-1)
 	}
 	if err != nil {
 		j.fail(err)
@@ -545,13 +564,23 @@ func (j *job) setTotal(total int) error {
 	}
 	delta := total - j.frames
 	j.frames, j.exact = total, true
-	complete := j.completeLocked()
+	// A seam waiting for frames past the end is decided now.
+	for _, s := range j.seams {
+		j.settleLocked(s)
+	}
+	added, complete, err := j.drainLocked()
 	j.mu.Unlock()
+	if err != nil {
+		return err
+	}
 	r := j.run
 	r.mu.Lock()
 	r.frames += delta
 	r.progress()
 	r.mu.Unlock()
+	if added > 0 {
+		r.framesDone(added)
+	}
 	if complete {
 		r.finishing.Add(1)
 		go j.finish()
@@ -567,11 +596,11 @@ func (j *job) interrupted() error {
 // errJobFailed stops the event stream of a chunk whose job has failed.
 var errJobFailed = errors.New("the file's analysis has failed")
 
-// add takes one analysed frame from a helper and feeds the Sequence every
-// frame that is now next in order. Frames of a retried chunk arrive a
-// second time; the copies are identical and are dropped.
-func (j *job) add(index int, fr openface.FrameResult) error {
-	added, complete, err := j.sequence(index, fr)
+// add takes one analysed frame of chunk c from a helper and feeds the
+// Sequence every frame that is now next in order. Frames of a retried
+// chunk arrive a second time; the copies are identical and are dropped.
+func (j *job) add(c chunk, index int, fr openface.FrameResult) error {
+	added, complete, err := j.sequence(c, index, fr)
 	if err != nil {
 		if !errors.Is(err, errJobFailed) {
 			j.fail(err)
@@ -588,10 +617,10 @@ func (j *job) add(index int, fr openface.FrameResult) error {
 	return nil
 }
 
-// sequence stores a frame and adds the frames now in order to the
-// Sequence. It returns how many were added and whether the video is
-// complete (once).
-func (j *job) sequence(index int, fr openface.FrameResult) (added int, complete bool, err error) {
+// sequence stores a frame of chunk c (around a seam, with the seam until
+// it is decided) and adds the frames now in order to the Sequence. It
+// returns how many were added and whether the video is complete (once).
+func (j *job) sequence(c chunk, index int, fr openface.FrameResult) (added int, complete bool, err error) {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	if j.err != nil {
@@ -600,7 +629,60 @@ func (j *job) sequence(index int, fr openface.FrameResult) (added int, complete 
 	if index < j.next || (j.exact && index >= j.frames) {
 		return 0, false, nil
 	}
-	j.pending[index] = fr
+	switch {
+	case index >= c.end && j.seams[c.end] != nil:
+		// Past the chunk's end: the earlier side of the next seam.
+		s := j.seams[c.end]
+		if s.switchAt < 0 {
+			s.tail[index] = fr
+			j.settleLocked(s)
+		} else if index < s.switchAt {
+			j.pending[index] = fr
+		}
+	case j.seams[c.start] != nil:
+		s := j.seams[c.start]
+		if s.switchAt < 0 {
+			s.head[index] = fr
+			j.settleLocked(s)
+		} else if index >= s.switchAt {
+			j.pending[index] = fr
+		}
+	default:
+		j.pending[index] = fr
+	}
+	return j.drainLocked()
+}
+
+// settleLocked tries to decide a seam and, once decided, moves its frames
+// to pending: the earlier chunk's before the switch, the later chunk's
+// from it on. j.mu is held.
+func (j *job) settleLocked(s *seam) {
+	if s.tail == nil {
+		return
+	}
+	end := -1
+	if j.exact {
+		end = j.frames
+	}
+	if !s.decide(end) {
+		return
+	}
+	for i, fr := range s.tail {
+		if i < s.switchAt {
+			j.pending[i] = fr
+		}
+	}
+	for i, fr := range s.head {
+		if i >= s.switchAt {
+			j.pending[i] = fr
+		}
+	}
+	s.tail, s.head = nil, nil
+}
+
+// drainLocked adds the pending frames that are next in order to the
+// Sequence; see sequence. j.mu is held.
+func (j *job) drainLocked() (added int, complete bool, err error) {
 	for {
 		r, ok := j.pending[j.next]
 		if !ok {

@@ -22,27 +22,18 @@ import (
 )
 
 // processVideos are the inputs with an OpenFace reference CSV
-// (reference/<name>/<name>.csv) and the agreement each must reach. The
-// bars are mean landmark error ≤ 1 px, success agreement ≥ 99 %, AU
-// occurrence agreement ≥ 99 %, except where the landmark tracker (package
-// clnf, measured here with one helper and with two) does not get there:
-//   - v02, v04: AU occurrence agrees on 98.98 % and 99.01 % of frames
-//     with one helper (landmarks 0.11 and 0.14 px from OpenFace's), on
-//     99.00 % and 98.94 % with two;
-//   - e02: on six frames from 157 to 164 of the cartoon, after 85 frames
-//     without a face, OpenFace's tracker accepts a fit (confidence
-//     0.78-0.85) where ours fails: success agrees on 96.4 % of frames.
-var processVideos = []struct {
-	path                string
-	success, occurrence float64
-}{
-	{"videos/v01_talking_frontal_glasses_480x360.mp4", 0.99, 0.99},
-	{"videos/v02_emotions_sad_to_laughing_640x360_pexels.mp4", 0.99, 0.985},
-	{"videos/v04_eyeclosure_cheekpuff_smile_glasses_512x480.mp4", 0.99, 0.985},
-	{"videos/v10_grid_talking_frontal_mpeg1_360x288.mpg", 0.99, 0.99},
-	{"edge/e01_neutral_to_smile_2.4s_mp3audio_640x360.mp4", 0.99, 0.99},
-	{"edge/e02_face_then_noface_hevc_vfr_audiofirst_960x540.mov", 0.96, 0.99},
-	{"edge/e03_noface_animation_caminandes_960x540.mp4", 0.99, 0.99},
+// (reference/<name>/<name>.csv). Analysed by one helper, each gives
+// OpenFace's CSV to the last printed digit (TestProcessEqualsOpenFace);
+// split over helpers, each passes the agreement bars of
+// TestProcessAgreesWithOpenFace.
+var processVideos = []string{
+	"videos/v01_talking_frontal_glasses_480x360.mp4",
+	"videos/v02_emotions_sad_to_laughing_640x360_pexels.mp4",
+	"videos/v04_eyeclosure_cheekpuff_smile_glasses_512x480.mp4",
+	"videos/v10_grid_talking_frontal_mpeg1_360x288.mpg",
+	"edge/e01_neutral_to_smile_2.4s_mp3audio_640x360.mp4",
+	"edge/e02_face_then_noface_hevc_vfr_audiofirst_960x540.mov",
+	"edge/e03_noface_animation_caminandes_960x540.mp4",
 }
 
 // Inputs of the shared run without a reference CSV.
@@ -119,6 +110,101 @@ func processInto(t *testing.T, dir string, workers int, progress func(ProcessPro
 	return processRun{report: rep, dir: dir, stderr: stderr.String()}
 }
 
+// oneHelper is the run of every video with a reference on one helper,
+// made once and used by several tests.
+var oneHelper struct {
+	once sync.Once
+	run  processRun
+}
+
+func oneHelperRun(t *testing.T) processRun {
+	t.Helper()
+	useRealHelpers(t)
+	oneHelper.once.Do(func() {
+		// Removed by TestMain, like the shared run's folder.
+		dir, err := os.MkdirTemp("", "facemirror-process-one-")
+		if err != nil {
+			t.Fatal(err)
+		}
+		start := time.Now()
+		oneHelper.run = processInto(t, dir, 1, nil, processVideos...)
+		t.Logf("one-helper run: %d frames in %v", oneHelper.run.report.Frames, time.Since(start).Round(time.Millisecond))
+	})
+	if oneHelper.run.dir == "" {
+		t.Fatal("the one-helper run failed")
+	}
+	return oneHelper.run
+}
+
+// TestProcessEqualsOpenFace checks the claim FaceMirror is built on: on
+// one helper (no chunk seams), the CSV of every reference video is
+// OpenFace 2.2's own, cell for cell as printed, gaze columns aside. The
+// one exception is e03, a video without any face, whose six pose columns
+// OpenFace fills with the result of solvePnP on 68 points at (0, 0), a
+// diverged and meaningless pose (for example pose_Tx -27448284) that
+// FaceMirror does not reproduce.
+func TestProcessEqualsOpenFace(t *testing.T) {
+	run := oneHelperRun(t)
+	for _, path := range processVideos {
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
+		t.Run(name[:3], func(t *testing.T) {
+			ref := readCells(t, sharedtest.Reference(t, name+"/"+name+".csv"))
+			got := readCells(t, outputPath(path, run.dir))
+			if len(got) != len(ref) {
+				t.Fatalf("%d lines, the reference has %d", len(got), len(ref))
+			}
+			refCol := map[string]int{}
+			for i, h := range ref[0] {
+				refCol[h] = i
+			}
+			skip := map[string]bool{}
+			if strings.HasPrefix(name, "e03") {
+				for _, c := range []string{"pose_Tx", "pose_Ty", "pose_Tz", "pose_Rx", "pose_Ry", "pose_Rz"} {
+					skip[c] = true
+				}
+			}
+			cells, differ := 0, 0
+			for j, h := range got[0] {
+				i, ok := refCol[h]
+				if !ok {
+					t.Fatalf("column %q is not in the reference", h)
+				}
+				if skip[h] {
+					continue
+				}
+				for r := 1; r < len(got); r++ {
+					cells++
+					if got[r][j] != ref[r][i] {
+						if differ < 5 {
+							t.Errorf("row %d, %s: %q, OpenFace wrote %q", r, h, got[r][j], ref[r][i])
+						}
+						differ++
+					}
+				}
+			}
+			t.Logf("%d rows, %d columns: %d of %d cells differ", len(got)-1, len(got[0]), differ, cells)
+		})
+	}
+}
+
+// readCells reads a CSV as trimmed cells.
+func readCells(t *testing.T, path string) [][]string {
+	t.Helper()
+	data, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out [][]string
+	for _, line := range strings.Split(strings.TrimRight(string(data), "\n"), "\n") {
+		cells := strings.Split(line, ",")
+		for i := range cells {
+			cells[i] = strings.TrimSpace(cells[i])
+		}
+		out = append(out, cells)
+	}
+	return out
+}
+
 // shared is the run of every video with a reference, d01 and an image on
 // testWorkers helpers, made once and used by several tests.
 var shared struct {
@@ -138,9 +224,7 @@ func sharedRun(t *testing.T) processRun {
 		}
 		start := time.Now()
 		inputs := []string{d01Video, i01Image}
-		for _, v := range processVideos {
-			inputs = append(inputs, v.path)
-		}
+		inputs = append(inputs, processVideos...)
 		shared.run = processInto(t, dir, testWorkers, nil, inputs...)
 		t.Logf("shared run: %d frames in %v on %d helpers", shared.run.report.Frames, time.Since(start).Round(time.Millisecond), testWorkers)
 	})
@@ -149,13 +233,6 @@ func sharedRun(t *testing.T) processRun {
 	}
 	return shared.run
 }
-
-// auVaries is the reference standard deviation (AU intensity, 0-5)
-// from which an AU counts as varying for the per-AU correlation bar. The
-// CSV prints intensities with two decimals; an AU that moves less than
-// this (v10 AU05: mean 0.02, deviation 0.04) has a correlation made of
-// rounding and feature noise: such AUs gave r from 0.972 to 0.988.
-const auVaries = 0.1
 
 // agreement compares a CSV with OpenFace's for the same video.
 type agreement struct {
@@ -288,17 +365,20 @@ func pearson(x, y []float64) (r, sdY float64, ok bool) {
 // TestProcessAgreesWithOpenFace compares the CSV of every video with an
 // OpenFace reference, analysed in one run on two helpers (so chunked),
 // with OpenFace's own CSV: rows, landmarks, success, head pose, AU
-// intensities and occurrences.
+// intensities and occurrences, against the issue's bars (and its aim of
+// 0.3 px for the landmarks). Measured: landmarks 0.004 (v01), 0.020
+// (v02), 0.056 px (v04) and 0 on the short videos, which stay one chunk;
+// success 100 %; occurrence 99.6-100 %; per-AU r 0.992 and up.
 func TestProcessAgreesWithOpenFace(t *testing.T) {
 	run := sharedRun(t)
-	for _, v := range processVideos {
-		name := strings.TrimSuffix(filepath.Base(v.path), filepath.Ext(v.path))
+	for _, path := range processVideos {
+		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		t.Run(name[:3], func(t *testing.T) {
 			ref, err := openfacecsv.ReadFile(sharedtest.Reference(t, name+"/"+name+".csv"))
 			if err != nil {
 				t.Fatal(err)
 			}
-			got := run.csv(t, v.path)
+			got := run.csv(t, path)
 			a := compareCSV(got, ref)
 			var rs []string
 			for au, r := range a.auR {
@@ -310,11 +390,11 @@ func TestProcessAgreesWithOpenFace(t *testing.T) {
 			if a.rows != a.refRows {
 				t.Fatalf("%d rows, the reference has %d", a.rows, a.refRows)
 			}
-			if a.landmarks > 1.0 {
-				t.Errorf("mean landmark error %.3f px exceeds 1 px", a.landmarks)
+			if a.landmarks > 0.3 {
+				t.Errorf("mean landmark error %.3f px exceeds 0.3 px", a.landmarks)
 			}
-			if a.success < v.success {
-				t.Errorf("success agrees on %.2f%% of frames, want %.1f%%", 100*a.success, 100*v.success)
+			if a.success < 0.99 {
+				t.Errorf("success agrees on %.2f%% of frames, want 99%%", 100*a.success)
 			}
 			for k, axis := range []string{"Rx", "Ry", "Rz"} {
 				if a.pose[k] > 1 {
@@ -324,15 +404,15 @@ func TestProcessAgreesWithOpenFace(t *testing.T) {
 			for au, r := range a.auR {
 				// Every AU must follow the reference; the 0.98 bar is for
 				// those that vary enough for r to measure more than noise.
-				if a.auSD[au] >= auVaries && r < 0.98 || r < 0.95 {
+				if r < 0.98 {
 					t.Errorf("%s_r: Pearson r %.4f (reference deviation %.3f)", au, r, a.auSD[au])
 				}
 			}
 			if len(a.auR) > 0 && a.meanR < 0.99 {
 				t.Errorf("mean AU r %.4f below 0.99", a.meanR)
 			}
-			if a.occurrence < v.occurrence {
-				t.Errorf("AU occurrence agrees on %.2f%%, want %.1f%%", 100*a.occurrence, 100*v.occurrence)
+			if a.occurrence < 0.99 {
+				t.Errorf("AU occurrence agrees on %.2f%%, want 99%%", 100*a.occurrence)
 			}
 			if strings.HasPrefix(name, "e03") {
 				for _, row := range got.Rows {
@@ -446,9 +526,9 @@ const seamFrames = 30
 // mouth), where a warm-up of 30 frames was measured to leave differences
 // of 1-3 px.
 func TestProcessChunkSeams(t *testing.T) {
-	videos := []string{processVideos[1].path, processVideos[2].path} // v02, v04
+	videos := []string{processVideos[1], processVideos[2]} // v02, v04
 	two := sharedRun(t)
-	one := processInputs(t, 1, nil, videos...)
+	one := oneHelperRun(t)
 	three := processInputs(t, 3, nil, videos...)
 	for _, v := range videos {
 		ref := one.csv(t, v)
@@ -502,7 +582,7 @@ func TestProcessChunkSeams(t *testing.T) {
 // a helper is killed in the middle of its chunk (the chunk is retried on
 // a fresh helper) and the other inputs of the command differ.
 func TestProcessIsDeterministicAndSurvivesAHelperCrash(t *testing.T) {
-	v01 := processVideos[0].path
+	v01 := processVideos[0]
 	first := sharedRun(t)
 	var once sync.Once
 	killed := make(chan error, 1)
@@ -724,7 +804,7 @@ func TestProcessUsageErrors(t *testing.T) {
 		{[]string{"process"}, "usage: facemirror process"},
 		{[]string{"process", "--mode", "mirror", "a.mp4"}, `--mode "mirror": want aus`},
 		{[]string{"process", "--workers", "0", "a.mp4"}, "--workers 0: want at least 1"},
-		{[]string{"process", "--ep", "webgpu", "a.mp4"}, `--ep "webgpu"`},
+		{[]string{"process", "--ep", "cpu", "a.mp4"}, "flag provided but not defined: -ep"},
 		{[]string{"process", "--bogus", "a.mp4"}, "flag provided but not defined: -bogus"},
 	}
 	for _, tc := range cases {
@@ -777,7 +857,7 @@ func TestExitStatus(t *testing.T) {
 // landmark input for openface.AnalyseVideo give the same CSV, byte for
 // byte, as Process wrote.
 func TestProcessEqualsInProcessAnalysis(t *testing.T) {
-	v01 := processVideos[0].path
+	v01 := processVideos[0]
 	run := sharedRun(t)
 	path := sharedtest.Media(t, v01)
 	ctx := testContext(t, 5*time.Minute)
@@ -839,7 +919,7 @@ func TestProcessEqualsInProcessAnalysis(t *testing.T) {
 // planned from the true count.
 func TestProcessWithWrongContainerFrameCount(t *testing.T) {
 	useRealHelpers(t)
-	v01 := processVideos[0].path
+	v01 := processVideos[0]
 	ref := sharedRun(t).csv(t, v01)
 	for _, claim := range []int{0, 200, 420, 2000} {
 		t.Run(fmt.Sprint(claim), func(t *testing.T) {

@@ -10,7 +10,7 @@ import (
 )
 
 // processUsage is the usage line of the process command.
-const processUsage = "process [--mode aus] [--out DIR] [--workers N] [--quiet] [--stats] [--ep auto|cpu|coreml|cuda] [--verbose] FILE..."
+const processUsage = "process [--mode aus] [--out DIR] [--workers N] [--quiet] [--stats] [--verbose] FILE..."
 
 // processModes are the accepted --mode values. "aus" is OpenFace 2.2's
 // FeatureExtraction output: landmarks, pose, PDM parameters and AUs.
@@ -23,18 +23,13 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	workers := fs.Int("workers", runtime.NumCPU(), "helper processes working in parallel")
 	quiet := fs.Bool("quiet", false, "no progress line and no per-file lines; errors are still reported")
 	stats := fs.Bool("stats", false, "print wall time, frames/s and peak memory summed over all processes")
-	ep := fs.String("ep", "auto", "execution provider for the face detector: auto, cpu, coreml or cuda")
-	verbose := fs.Bool("verbose", false, "let the helpers log their execution provider choice")
+	verbose := fs.Bool("verbose", false, "let the helpers log what they load")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return usageStatus(err)
 	}
 	if !validMode(*mode) {
 		fmt.Fprintf(stderr, "facemirror process: --mode %q: want %s\n", *mode, strings.Join(processModes, " or "))
-		return 2
-	}
-	if err := checkEP(*ep); err != nil {
-		fmt.Fprintln(stderr, "facemirror process:", err)
 		return 2
 	}
 	if *workers < 1 {
@@ -61,7 +56,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	opts := ProcessOptions{
 		OutDir:  *out,
 		Workers: *workers,
-		Helpers: HelperConfig{EP: *ep, Stderr: stderr, Verbose: *verbose},
+		Helpers: HelperConfig{Stderr: stderr, Verbose: *verbose},
 		Progress: func(p ProcessProgress) {
 			last = p
 			if line != nil {

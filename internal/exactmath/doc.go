@@ -26,6 +26,9 @@
 //   - OpenCV's own gemm for small float products, summed in float64
 //     (DotCV, MatVecCV), and its Cholesky solver and inverse on float data
 //     (CholeskySolve, CholeskyInvert).
+//   - OpenCV's Cholesky inverse of float matrices of 100 rows or more,
+//     which it hands to LAPACK: OpenBLAS's sposv, i.e. its blocked spotrf
+//     and two strsm solves (CholeskyInvertLAPACK).
 //
 // The hot kernels run the hardware FMA instructions in AVX2 assembly when
 // the CPU has AVX2 and FMA3 (a float32 FMA rounds once, so the results are

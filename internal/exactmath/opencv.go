@@ -105,7 +105,7 @@ func CholeskySolve(a []float32, n int, b []float32) bool {
 // column by column with the same pattern. When the matrix is not positive
 // definite it returns zeros, as OpenCV does. (OpenCV hands matrices of 100
 // rows or more to LAPACK when it was built with it, which sums
-// differently.)
+// differently: CholeskyInvertLAPACK.)
 func CholeskyInvert(a []float32, n int) []float32 {
 	a = a[:n*n]
 	b := make([]float32, n*n)

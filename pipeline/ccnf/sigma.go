@@ -6,6 +6,11 @@ import (
 	"facemirror/internal/exactmath"
 )
 
+// choleskyLAPACKRows is OpenCV 4.6's HAL_CHOLESKY_SMALL_MATRIX_THRESH: from
+// this many rows on, cv::invert(…, DECOMP_CHOLESKY) hands a float matrix to
+// LAPACK instead of its own Cholesky.
+const choleskyLAPACKRows = 100
+
 // sigmaEntry is one cached Sigma of an expert.
 type sigmaEntry struct {
 	ws    int
@@ -71,10 +76,10 @@ func (e *Expert) sigma(ws int, comps [][]float32) *sigmaEntry {
 // widened to double with the double alpha and narrowed back), the
 // components added with cv::scaleAdd (q2 = S_b·(float)β_b + q2, each
 // element one fused multiply-add in OpenCV's SIMD loop on the reference
-// machine), SigmaInv = 2·(Σα·I + q2), and the inverse by OpenCV's float
-// Cholesky (which, as OpenCV hands matrices of 100 rows or more to LAPACK
-// when it was built with it, differs from the reference in the last float
-// bits for ws = 11).
+// machine), SigmaInv = 2·(Σα·I + q2), and the inverse as cv::invert(…,
+// DECOMP_CHOLESKY) computed it on the reference machine: OpenCV's own
+// float Cholesky below 100 rows (ws ≤ 9), OpenBLAS 0.3.21's sposv (through
+// OpenCV's LAPACK path) from 100 rows on (ws = 11).
 func computeSigma(e *Expert, ws int, comps [][]float32) []float32 {
 	n := ws * ws
 	var sumAlpha float32
@@ -100,6 +105,9 @@ func computeSigma(e *Expert, ws int, comps [][]float32) []float32 {
 			}
 			a[r*n+c] = 2 * v
 		}
+	}
+	if n >= choleskyLAPACKRows {
+		return exactmath.CholeskyInvertLAPACK(a, n)
 	}
 	return exactmath.CholeskyInvert(a, n)
 }

@@ -59,8 +59,8 @@ func TestDetectFromBoxAgainstTrace(t *testing.T) {
 				if got.certainty != wantCert {
 					t.Errorf("hypothesis %d: certainty %v, want %v", h, got.certainty, wantCert)
 				}
-				if d > 0.05 {
-					t.Errorf("hypothesis %d: mean landmark error %.3g px", h, d)
+				if d != 0 || got.likelihood != wantLik {
+					t.Errorf("hypothesis %d: mean landmark error %.3g px, likelihood %v (want %v)", h, d, got.likelihood, wantLik)
 				}
 			}
 			best := 0
@@ -75,7 +75,7 @@ func TestDetectFromBoxAgainstTrace(t *testing.T) {
 			want := ref.landmarks(row0, n)
 			d := meanDist(r.landmarks, want)
 			t.Logf("final: mean %.2e px, max %.2e px, certainty %v", d, maxDist(r.landmarks, want), r.certainty)
-			if d > 0.05 {
+			if d != 0 {
 				t.Errorf("final mean landmark error %.3g px", d)
 			}
 			if r.certainty != ref.f32(row0, "detection_certainty") {
@@ -151,8 +151,8 @@ func TestFirstFrameEndToEnd(t *testing.T) {
 			}
 			d := meanDist(got, want)
 			t.Logf("mean %.2e px, largest coordinate difference %.2e px, success %v, confidence %.4f", d, worst, r.Success, r.Confidence)
-			if d > 0.05 {
-				t.Errorf("mean landmark error %.3g px exceeds 0.05 px", d)
+			if worst != 0 {
+				t.Errorf("landmarks differ from OpenFace's (mean %.3g px, largest coordinate difference %.3g px)", d, worst)
 			}
 			if r.Success != (check.str(row, "success") == "1") {
 				t.Errorf("success %v, want %s", r.Success, check.str(row, "success"))

@@ -16,7 +16,12 @@
 // PDM is re-fitted to the merged landmarks, and the validator rates the
 // result. Every arithmetic step follows OpenFace's float32 code (libm
 // calls in float64, OpenCV's and OpenBLAS's summation orders), because the
-// fit is iterative and small differences would grow.
+// fit is iterative and small differences would grow; that includes the
+// 121×121 Sigma inverse at window size 11, which OpenFace's OpenCV hands
+// to LAPACK (OpenBLAS 0.3.21's sposv, emulated in package exactmath).
+// Every NU-RLMS step of the reference traces and every frame of the
+// reference videos (v01, v02, v04, tracked from the first frame on) gives
+// OpenFace's parameters and landmarks bit for bit.
 //
 // A Tracker (one per video) carries OpenFace's DetectLandmarksInVideo state
 // from frame to frame: tracking from the previous frame's parameters with

@@ -105,16 +105,20 @@ func (tb *table) int(row []string, col string) int {
 }
 
 // params reads p_scale..p_ty and the first m of p_0...
-func (tb *table) params(row []string, m int) params {
+func (tb *table) params(row []string, m int) params { return tb.paramsAt(row, "p_", m) }
+
+// paramsAt reads the parameters whose columns start with prefix
+// (prefix+"scale", ..., prefix+"0", ...).
+func (tb *table) paramsAt(row []string, prefix string, m int) params {
 	p := params{local: make([]float32, m)}
-	p.g.Scale = tb.f32(row, "p_scale")
-	p.g.Rx = tb.f32(row, "p_rx")
-	p.g.Ry = tb.f32(row, "p_ry")
-	p.g.Rz = tb.f32(row, "p_rz")
-	p.g.Tx = tb.f32(row, "p_tx")
-	p.g.Ty = tb.f32(row, "p_ty")
+	p.g.Scale = tb.f32(row, prefix+"scale")
+	p.g.Rx = tb.f32(row, prefix+"rx")
+	p.g.Ry = tb.f32(row, prefix+"ry")
+	p.g.Rz = tb.f32(row, prefix+"rz")
+	p.g.Tx = tb.f32(row, prefix+"tx")
+	p.g.Ty = tb.f32(row, prefix+"ty")
 	for i := range p.local {
-		p.local[i] = tb.f32(row, fmt.Sprintf("p_%d", i))
+		p.local[i] = tb.f32(row, fmt.Sprintf("%s%d", prefix, i))
 	}
 	return p
 }

@@ -79,11 +79,14 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 			return 0, err
 		}
 
+		// (shape − base)·Aᵀ: cv::gemm with the second factor transposed
+		// (GEMM_2_T), which skips OpenCV's float 2×2 shortcut and sums
+		// each output in double, rounded once.
 		for i := 0; i < n; i++ {
 			ox := shape[i] - in.base[i]
 			oy := shape[i+n] - in.base[i+n]
-			dx[i] = float32(float32(ox*a[0][0])+float32(oy*a[0][1])) + half
-			dy[i] = float32(float32(ox*a[1][0])+float32(oy*a[1][1])) + half
+			dx[i] = mulRow2T(ox, oy, a[0]) + half
+			dy[i] = mulRow2T(ox, oy, a[1]) + half
 		}
 		for i := 0; i < n; i++ {
 			if !in.visible[i] {
@@ -91,9 +94,10 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 				continue
 			}
 			mx, my := in.kde.meanShift(in.resp[i], dx[i], dy[i])
-			// Back to the image frame: (n×2)·(2×2)ᵀ in float.
-			ms[i] = float32(mx*b[0][0]) + float32(my*b[0][1])
-			ms[i+n] = float32(mx*b[1][0]) + float32(my*b[1][1])
+			// Back to the image frame: (n×2)·(2×2)ᵀ, again a GEMM_2_T
+			// product summed in double.
+			ms[i] = mulRow2T(mx, my, b[0])
+			ms[i+n] = mulRow2T(mx, my, b[1])
 		}
 		for r := 0; r < k; r++ {
 			for c := 0; c < p; c++ {
@@ -156,6 +160,13 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 		return 0, fmt.Errorf("clnf: no visible landmark in the view")
 	}
 	return float32(float64(ll) / float64(visible)), nil
+}
+
+// mulRow2T is one output of OpenCV's gemm of an (n×2) float matrix by a
+// transposed 2×2 one: x·r0 + y·r1 with the products and their sum in
+// double, rounded to float once (GEMMSingleMul<float, double>).
+func mulRow2T(x, y float32, r [2]float32) float32 {
+	return float32(float64(x)*float64(r[0]) + float64(y)*float64(r[1]))
 }
 
 // shapeDistance is cv::norm(a, b): the L2 norm of the float differences,

@@ -27,8 +27,10 @@ func AlignShapesWithScale(src, dst [][2]float32) (Mat2, error) {
 }
 
 // normaliseShape centres the points (cv::mean in float64, narrowed),
-// computes their RMS radius and scales them to unit RMS radius (multiplying
-// by the float32 reciprocal, as OpenCV's Mat/double does).
+// computes their RMS radius (float32 squares summed by cv::sum, whose
+// order decides the last bit now and then) and scales them to unit RMS
+// radius (multiplying by the float32 reciprocal, as OpenCV's Mat/double
+// does).
 func normaliseShape(p [][2]float32) ([][2]float32, float32) {
 	n := len(p)
 	inv := 1 / float64(n)
@@ -39,20 +41,48 @@ func normaliseShape(p [][2]float32) ([][2]float32, float32) {
 	}
 	mx, my := float32(sx*inv), float32(sy*inv)
 	out := make([][2]float32, n)
-	var ss float64
+	sq := make([]float32, 0, 2*n)
 	for i, v := range p {
 		x, y := v[0]-mx, v[1]-my
 		out[i] = [2]float32{x, y}
-		ss += float64(x * x)
-		ss += float64(y * y)
+		sq = append(sq, x*x, y*y)
 	}
-	scale := float32(math.Sqrt(ss / float64(n)))
+	scale := float32(math.Sqrt(sumCV(sq) / float64(n)))
 	k := float32(1 / float64(scale))
 	for i := range out {
 		out[i][0] *= k
 		out[i][1] *= k
 	}
 	return out, scale
+}
+
+// sumCV is cv::sum of a continuous float matrix as OpenCV 4.6 computes it
+// on an AVX2 machine: blocks of 16 values go into eight float64 lanes
+// (lane l of the first accumulator takes v[l] + v[l+8], of the second
+// v[l+4] + v[l+12]), the lanes are added pairwise and then in order; the
+// tail is summed four values at a time in float32 (the scalar loop adds
+// the elements in their own type) and then one by one, each partial sum
+// added to the float64 total.
+func sumCV(v []float32) float64 {
+	var s0, s1 [4]float64
+	x := 0
+	for ; x+16 <= len(v); x += 16 {
+		for l := range s0 {
+			s0[l] += float64(v[x+l]) + float64(v[x+8+l])
+			s1[l] += float64(v[x+4+l]) + float64(v[x+12+l])
+		}
+	}
+	var s float64
+	for l := range s0 {
+		s += s0[l] + s1[l]
+	}
+	for ; x+4 <= len(v); x += 4 {
+		s += float64(v[x] + v[x+1] + v[x+2] + v[x+3])
+	}
+	for ; x < len(v); x++ {
+		s += float64(v[x])
+	}
+	return s
 }
 
 // kabsch2D is OpenFace's AlignShapesKabsch2D for centred point sets.
