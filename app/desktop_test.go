@@ -10,11 +10,23 @@ import (
 	"facemirror/internal/sharedtest"
 )
 
-func TestHelperEnvDropsTheDisplay(t *testing.T) {
-	got := helperEnv([]string{"PATH=/bin", "DISPLAY=:0", "WAYLAND_DISPLAY=wayland-0", "HOME=/root", "DISPLAYX=kept"})
-	want := []string{"PATH=/bin", "HOME=/root", "DISPLAYX=kept"}
-	if strings.Join(got, "|") != strings.Join(want, "|") {
-		t.Fatalf("helperEnv = %q, want %q", got, want)
+// Helpers run without the display and with their memory settings, unless
+// the user chose others.
+func TestHelperEnv(t *testing.T) {
+	cases := []struct{ env, want []string }{
+		{
+			[]string{"PATH=/bin", "DISPLAY=:0", "WAYLAND_DISPLAY=wayland-0", "HOME=/root", "DISPLAYX=kept"},
+			[]string{"PATH=/bin", "HOME=/root", "DISPLAYX=kept", "GOGC=50", "MALLOC_ARENA_MAX=2"},
+		},
+		{
+			[]string{"GOGC=off", "MALLOC_ARENA_MAX=8"},
+			[]string{"GOGC=off", "MALLOC_ARENA_MAX=8"},
+		},
+	}
+	for _, tc := range cases {
+		if got := helperEnv(tc.env); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("helperEnv(%q) = %q, want %q", tc.env, got, tc.want)
+		}
 	}
 }
 
