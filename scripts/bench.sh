@@ -19,6 +19,10 @@ echo "MTCNN face detection through ONNX Runtime, one thread (aim: < 15 ms at 640
 run ./pipeline/mtcnn/ 'DetectORT' 30x
 echo "Video decoding"
 run ./pipeline/video/ '.' 3x
+echo "Landmark tracking, one tracked frame (v01: small face; v04: large face with the part models)"
+run ./pipeline/clnf/ 'Track' 60x
+echo "Per-frame AU analysis of one tracked frame (re-fit, alignment, FHOG, pose)"
+run ./pipeline/openface/ 'Analyse/all' 200x
 echo "FHOG of one aligned 112x112 face"
 run ./pipeline/fhog/ 'Extract$' 2000x
 echo "Helper round trip and first-frame detection through a helper"
