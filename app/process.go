@@ -768,6 +768,7 @@ func (j *job) failLocked(err error) {
 	}
 	j.seq = nil
 	j.pending = nil
+	j.seams = nil
 	for ; j.released < j.acquired; j.released++ {
 		<-j.run.tokens
 	}
