@@ -57,6 +57,11 @@ type ProcessOptions struct {
 	// Workers is the number of helper processes; below 1 means
 	// runtime.NumCPU().
 	Workers int
+	// WholeVideos gives every video to one helper instead of splitting it
+	// into chunks: the CSVs are then OpenFace's to the last printed digit
+	// (a seam leaves differences of a few hundredths of a pixel), and
+	// several inputs still run in parallel, one per helper.
+	WholeVideos bool
 	// Helpers says how helpers start (execution provider, stderr, ...).
 	// Their ONNX Runtime runs single-threaded: parallelism comes from the
 	// helpers.
@@ -481,7 +486,11 @@ func (j *job) prepare(features *openface.Models) {
 	j.frames, j.exact = info.Frames, info.FramesExact
 	j.seq = seq
 	j.pending = map[int]openface.FrameResult{}
-	j.chunks = planChunks(max(info.Frames, 1), j.run.workers)
+	if j.run.opts.WholeVideos {
+		j.chunks = []chunk{{start: 0, end: max(info.Frames, 1)}}
+	} else {
+		j.chunks = planChunks(max(info.Frames, 1), j.run.workers)
+	}
 	if !j.exact {
 		j.chunks[len(j.chunks)-1].end = openEnd
 	}

@@ -93,6 +93,13 @@ func processInputs(t *testing.T, workers int, progress func(ProcessProgress), in
 // processInto runs Process writing to dir.
 func processInto(t *testing.T, dir string, workers int, progress func(ProcessProgress), inputs ...string) processRun {
 	t.Helper()
+	return processWith(t, dir, ProcessOptions{Workers: workers, Progress: progress}, inputs...)
+}
+
+// processWith runs Process with opts (its output folder and helpers set
+// here) writing to dir.
+func processWith(t *testing.T, dir string, opts ProcessOptions, inputs ...string) processRun {
+	t.Helper()
 	useRealHelpers(t)
 	var paths []string
 	for _, in := range inputs {
@@ -101,17 +108,16 @@ func processInto(t *testing.T, dir string, workers int, progress func(ProcessPro
 	var stderr lockedBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
-	rep := Process(ctx, paths, ProcessOptions{
-		OutDir:   dir,
-		Workers:  workers,
-		Helpers:  HelperConfig{EP: "cpu", Stderr: &stderr},
-		Progress: progress,
-	})
+	opts.OutDir = dir
+	opts.Helpers = HelperConfig{EP: "cpu", Stderr: &stderr}
+	rep := Process(ctx, paths, opts)
 	return processRun{report: rep, dir: dir, stderr: stderr.String()}
 }
 
-// oneHelper is the run of every video with a reference on one helper,
-// made once and used by several tests.
+// oneHelper is the run of every video with a reference with whole videos
+// (--whole-videos) on testWorkers helpers: each video tracked by one
+// helper from its first frame to its last, as one helper alone would.
+// Made once and used by several tests.
 var oneHelper struct {
 	once sync.Once
 	run  processRun
@@ -127,8 +133,8 @@ func oneHelperRun(t *testing.T) processRun {
 			t.Fatal(err)
 		}
 		start := time.Now()
-		oneHelper.run = processInto(t, dir, 1, nil, processVideos...)
-		t.Logf("one-helper run: %d frames in %v", oneHelper.run.report.Frames, time.Since(start).Round(time.Millisecond))
+		oneHelper.run = processWith(t, dir, ProcessOptions{Workers: testWorkers, WholeVideos: true}, processVideos...)
+		t.Logf("whole-video run: %d frames in %v on %d helpers", oneHelper.run.report.Frames, time.Since(start).Round(time.Millisecond), testWorkers)
 	})
 	if oneHelper.run.dir == "" {
 		t.Fatal("the one-helper run failed")
@@ -136,8 +142,8 @@ func oneHelperRun(t *testing.T) processRun {
 	return oneHelper.run
 }
 
-// TestProcessEqualsOpenFace checks the claim FaceMirror is built on: on
-// one helper (no chunk seams), the CSV of every reference video is
+// TestProcessEqualsOpenFace checks the claim FaceMirror is built on: with
+// whole videos (no chunk seams), the CSV of every reference video is
 // OpenFace 2.2's own, cell for cell as printed, gaze columns aside. The
 // one exception is e03, a video without any face, whose six pose columns
 // OpenFace fills with the result of solvePnP on 68 points at (0, 0), a
@@ -805,6 +811,7 @@ func TestProcessUsageErrors(t *testing.T) {
 		{[]string{"process", "--mode", "mirror", "a.mp4"}, `--mode "mirror": want aus`},
 		{[]string{"process", "--workers", "0", "a.mp4"}, "--workers 0: want at least 1"},
 		{[]string{"process", "--ep", "cpu", "a.mp4"}, "flag provided but not defined: -ep"},
+		{[]string{"process", "--whole-videos=maybe", "a.mp4"}, `invalid boolean value "maybe" for -whole-videos`},
 		{[]string{"process", "--bogus", "a.mp4"}, "flag provided but not defined: -bogus"},
 	}
 	for _, tc := range cases {

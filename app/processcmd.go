@@ -10,7 +10,7 @@ import (
 )
 
 // processUsage is the usage line of the process command.
-const processUsage = "process [--mode aus] [--out DIR] [--workers N] [--quiet] [--stats] [--verbose] FILE..."
+const processUsage = "process [--mode aus] [--out DIR] [--workers N] [--whole-videos] [--quiet] [--stats] [--verbose] FILE..."
 
 // processModes are the accepted --mode values. "aus" is OpenFace 2.2's
 // FeatureExtraction output: landmarks, pose, PDM parameters and AUs.
@@ -21,6 +21,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	mode := fs.String("mode", "aus", "what to compute: aus (OpenFace 2.2 FeatureExtraction's CSV without gaze)")
 	out := fs.String("out", "", "folder for the CSV files (default: beside each input)")
 	workers := fs.Int("workers", runtime.NumCPU(), "helper processes working in parallel")
+	whole := fs.Bool("whole-videos", false, "never split a video over helpers: OpenFace's numbers to the last digit, files in parallel")
 	quiet := fs.Bool("quiet", false, "no progress line and no per-file lines; errors are still reported")
 	stats := fs.Bool("stats", false, "print wall time, frames/s and peak memory summed over all processes")
 	verbose := fs.Bool("verbose", false, "let the helpers log what they load")
@@ -54,9 +55,10 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	var last ProcessProgress
 	opts := ProcessOptions{
-		OutDir:  *out,
-		Workers: *workers,
-		Helpers: HelperConfig{Stderr: stderr, Verbose: *verbose},
+		OutDir:      *out,
+		Workers:     *workers,
+		WholeVideos: *whole,
+		Helpers:     HelperConfig{Stderr: stderr, Verbose: *verbose},
 		Progress: func(p ProcessProgress) {
 			last = p
 			if line != nil {
