@@ -62,9 +62,9 @@ type ProcessOptions struct {
 	// (a seam leaves differences of a few hundredths of a pixel), and
 	// several inputs still run in parallel, one per helper.
 	WholeVideos bool
-	// Helpers says how helpers start (execution provider, stderr, ...).
-	// Their ONNX Runtime runs single-threaded: parallelism comes from the
-	// helpers.
+	// Helpers says how helpers start (stderr, model folder, ...). The
+	// analysis uses no ONNX Runtime (see analysisModels), so the execution
+	// provider does not matter here.
 	Helpers HelperConfig
 	// Progress, if set, is called from Process's goroutines, one call at
 	// a time, whenever frames have been analysed or a file ends.
@@ -164,9 +164,9 @@ func (r ProcessReport) ExitStatus() int {
 // its frames' per-frame results back, the helper that meets the end of
 // the video reports the exact frame count, and this process puts the
 // frames in order through the video's openface.Sequence (running
-// medians, AU prediction, post-processing) and writes the CSV atomically. For a given number of workers the output is
-// the same, byte for byte, on every run. One input's failure never stops
-// the others. The helpers' own messages go to opts.Helpers.Stderr.
+// medians, AU prediction, post-processing) and writes the CSV atomically.
+// For a given number of workers the output is the same, byte for byte, on
+// every run. One input's failure never stops the others. The helpers' own messages go to opts.Helpers.Stderr.
 // Process returns when every helper has exited.
 func Process(ctx context.Context, files []string, opts ProcessOptions) ProcessReport {
 	workers := opts.Workers
