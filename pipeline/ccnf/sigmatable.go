@@ -178,32 +178,53 @@ func (s *Scale) WriteSigmaTable(w io.Writer, ws int) error {
 // AttachSigmaTable must be called before the Scale is in use: it is not
 // safe to call concurrently with anything else on the Scale.
 func (s *Scale) AttachSigmaTable(data []byte, ws int) error {
+	t, err := s.checkSigmaTable(data, ws)
+	if err != nil {
+		return err
+	}
+	if s.tables == nil {
+		s.tables = map[int]*sigmaTable{}
+	}
+	s.tables[ws] = t
+	return nil
+}
+
+// CheckSigmaTable reports whether AttachSigmaTable would accept the table,
+// without attaching it: nil, or the error AttachSigmaTable would return.
+func (s *Scale) CheckSigmaTable(data []byte, ws int) error {
+	_, err := s.checkSigmaTable(data, ws)
+	return err
+}
+
+// checkSigmaTable validates a table for window size ws and returns it
+// ready to attach.
+func (s *Scale) checkSigmaTable(data []byte, ws int) (*sigmaTable, error) {
 	if ws < 1 || ws > 64 {
-		return fmt.Errorf("ccnf: window size %d out of range", ws)
+		return nil, fmt.Errorf("ccnf: window size %d out of range", ws)
 	}
 	if binary.NativeEndian.Uint16([]byte{1, 0}) != 1 {
-		return fmt.Errorf("%w: tables are little-endian and this CPU is not", ErrSigmaTable)
+		return nil, fmt.Errorf("%w: tables are little-endian and this CPU is not", ErrSigmaTable)
 	}
 	if len(data) < sigmaHeaderSize || !bytes.Equal(data[:8], []byte(sigmaMagic)) {
-		return fmt.Errorf("%w: no Sigma table header", ErrSigmaTable)
+		return nil, fmt.Errorf("%w: no Sigma table header", ErrSigmaTable)
 	}
 	le := binary.LittleEndian
 	if got := int(le.Uint32(data[8:])); got != ws {
-		return fmt.Errorf("%w: table for window size %d, want %d", ErrSigmaTable, got, ws)
+		return nil, fmt.Errorf("%w: table for window size %d, want %d", ErrSigmaTable, got, ws)
 	}
 	if v, p := int(le.Uint32(data[12:])), int(le.Uint32(data[16:])); v != len(s.Experts) || p != s.NumPoints() {
-		return fmt.Errorf("%w: table for %d views of %d landmarks, the experts have %d of %d", ErrSigmaTable, v, p, len(s.Experts), s.NumPoints())
+		return nil, fmt.Errorf("%w: table for %d views of %d landmarks, the experts have %d of %d", ErrSigmaTable, v, p, len(s.Experts), s.NumPoints())
 	}
 	if le.Uint64(data[20:]) != s.fingerprint(ws) {
-		return fmt.Errorf("%w: made from other patch experts", ErrSigmaTable)
+		return nil, fmt.Errorf("%w: made from other patch experts", ErrSigmaTable)
 	}
 	offset, total := s.layout(ws)
 	body := data[sigmaHeaderSize:]
 	if len(body) != 4*total {
-		return fmt.Errorf("%w: %d bytes of Sigmas, want %d", ErrSigmaTable, len(body), 4*total)
+		return nil, fmt.Errorf("%w: %d bytes of Sigmas, want %d", ErrSigmaTable, len(body), 4*total)
 	}
 	if uintptr(unsafe.Pointer(unsafe.SliceData(body)))%4 != 0 {
-		return fmt.Errorf("%w: table data not aligned for float32", ErrSigmaTable)
+		return nil, fmt.Errorf("%w: table data not aligned for float32", ErrSigmaTable)
 	}
 	t := &sigmaTable{n: ws * ws, offset: offset}
 	if total > 0 {
@@ -229,14 +250,10 @@ func (s *Scale) AttachSigmaTable(data []byte, ws int) error {
 			got := t.at(vi[0], vi[1])
 			for k := range want {
 				if math.Float32bits(got[k]) != math.Float32bits(want[k]) {
-					return fmt.Errorf("%w: the Sigma of landmark %d in view %d differs from a fresh computation", ErrSigmaTable, vi[1], vi[0])
+					return nil, fmt.Errorf("%w: the Sigma of landmark %d in view %d differs from a fresh computation", ErrSigmaTable, vi[1], vi[0])
 				}
 			}
 		}
 	}
-	if s.tables == nil {
-		s.tables = map[int]*sigmaTable{}
-	}
-	s.tables[ws] = t
-	return nil
+	return t, nil
 }

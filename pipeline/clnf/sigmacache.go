@@ -78,22 +78,14 @@ func (m *Model) WriteSigmaCache(ctx context.Context, dir string) error {
 }
 
 // tableFits reports whether the table at path is one UseSigmaCache would
-// attach. It tries it on a throwaway Scale that shares the experts, so
-// the real one keeps computing its own Sigmas.
+// attach.
 func tableFits(path string, u sigmaUse) (bool, error) {
 	f, err := mmapfile.Open(path)
 	if err != nil {
 		return false, err
 	}
 	defer f.Close()
-	probe := &ccnf.Scale{
-		PatchScaling: u.scale.PatchScaling,
-		Centers:      u.scale.Centers,
-		Visibility:   u.scale.Visibility,
-		Windows:      u.scale.Windows,
-		Experts:      u.scale.Experts,
-	}
-	if err := probe.AttachSigmaTable(f.Bytes(), u.ws); err != nil {
+	if err := u.scale.CheckSigmaTable(f.Bytes(), u.ws); err != nil {
 		return false, err
 	}
 	return true, nil
