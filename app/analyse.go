@@ -49,7 +49,8 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	if err != nil {
 		return nil, err
 	}
-	features, err := loadFeatureModels(ctx, dir)
+	store := models.Open(dir)
+	features, err := loadFeatureModels(ctx, store)
 	if err != nil {
 		return nil, err
 	}
@@ -63,9 +64,14 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	if _, err := landmarks.UseSigmaCache(filepath.Join(dir, sigmaCacheDir)); err != nil {
 		e.log.Warn("some precomputed Sigma tables are not used; facemirror models install rewrites them", "err", err)
 	}
+	// The store verified every file above and remembers it.
+	files, err := store.MTCNNDat()
+	if err != nil {
+		return nil, worker.Coded(CodeModels, err)
+	}
 	var nets [3]*cnn.Net
-	for i, name := range [3]string{"PNet.dat", "RNet.dat", "ONet.dat"} {
-		if nets[i], err = cnn.Load(filepath.Join(dir, "model", "mtcnn_detector", name)); err != nil {
+	for i, path := range [3]string{files.PNet, files.RNet, files.ONet} {
+		if nets[i], err = cnn.Load(path); err != nil {
 			return nil, worker.Coded(CodeModels, fmt.Errorf("load the face detector: %w", err))
 		}
 	}
@@ -81,14 +87,14 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 // analysis models from it. The coordinator of a process command needs
 // them too (for the per-video Sequence), and both sides must use intact,
 // identical files.
-func loadFeatureModels(ctx context.Context, dir string) (*openface.Models, error) {
-	if _, err := models.Open(dir).Verify(ctx); err != nil {
+func loadFeatureModels(ctx context.Context, store *models.Store) (*openface.Models, error) {
+	if _, err := store.Verify(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()
 		}
 		return nil, worker.Coded(CodeModels, err)
 	}
-	m, err := openface.LoadModels(dir)
+	m, err := openface.LoadModels(store.Dir)
 	if err != nil {
 		return nil, worker.Coded(CodeModels, fmt.Errorf("load the AU models: %w", err))
 	}

@@ -401,7 +401,7 @@ func (r *run) loadFeatures() (*openface.Models, error) {
 		}
 		dir = d
 	}
-	m, err := loadFeatureModels(r.ctx, dir)
+	m, err := loadFeatureModels(r.ctx, models.Open(dir))
 	// Parsing leaves tens of MB of garbage that this process would
 	// otherwise hold for the whole run.
 	debug.FreeOSMemory()

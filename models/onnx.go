@@ -24,6 +24,14 @@ const (
 	ONetONNX = "onnx/mtcnn_onet.onnx"
 )
 
+// Registry names of OpenFace's MTCNN networks, from which the ONNX
+// versions are made.
+const (
+	PNetDat = "model/mtcnn_detector/PNet.dat"
+	RNetDat = "model/mtcnn_detector/RNet.dat"
+	ONetDat = "model/mtcnn_detector/ONet.dat"
+)
+
 // manifestName records what the generated files were made from. It is
 // written after them, so a conversion cut short leaves no manifest and is
 // redone by the next Install.
@@ -37,9 +45,9 @@ type generated struct {
 }
 
 var generatedFiles = []generated{
-	{Name: PNetONNX, Source: "model/mtcnn_detector/PNet.dat", Graph: "PNet"},
-	{Name: RNetONNX, Source: "model/mtcnn_detector/RNet.dat", Graph: "RNet"},
-	{Name: ONetONNX, Source: "model/mtcnn_detector/ONet.dat", Graph: "ONet"},
+	{Name: PNetONNX, Source: PNetDat, Graph: "PNet"},
+	{Name: RNetONNX, Source: RNetDat, Graph: "RNet"},
+	{Name: ONetONNX, Source: ONetDat, Graph: "ONet"},
 }
 
 func lookupGenerated(name string) (generated, bool) {
@@ -51,18 +59,28 @@ func lookupGenerated(name string) (generated, bool) {
 	return generated{}, false
 }
 
-// MTCNNFiles are the verified paths of the three MTCNN networks in ONNX.
+// MTCNNFiles are the verified paths of the three MTCNN networks.
 type MTCNNFiles struct {
 	PNet, RNet, ONet string
 }
 
 // MTCNN returns the verified paths of the ONNX MTCNN networks.
 func (s *Store) MTCNN() (MTCNNFiles, error) {
+	return s.mtcnn(PNetONNX, RNetONNX, ONetONNX)
+}
+
+// MTCNNDat returns the verified paths of OpenFace's own MTCNN network
+// files (for models/cnn).
+func (s *Store) MTCNNDat() (MTCNNFiles, error) {
+	return s.mtcnn(PNetDat, RNetDat, ONetDat)
+}
+
+func (s *Store) mtcnn(pnet, rnet, onet string) (MTCNNFiles, error) {
 	var m MTCNNFiles
 	for _, p := range []struct {
 		name string
 		dst  *string
-	}{{PNetONNX, &m.PNet}, {RNetONNX, &m.RNet}, {ONetONNX, &m.ONet}} {
+	}{{pnet, &m.PNet}, {rnet, &m.RNet}, {onet, &m.ONet}} {
 		path, err := s.Path(p.name)
 		if err != nil {
 			return MTCNNFiles{}, err

@@ -98,6 +98,15 @@ func TestInstallRecordsWhatTheONNXFilesWereMadeFrom(t *testing.T) {
 	if err != nil || got != want {
 		t.Errorf("MTCNN() = %+v, %v; want %+v", got, err, want)
 	}
+	got, err = Open(dir).MTCNNDat()
+	want = MTCNNFiles{
+		PNet: filepath.Join(dir, "model", "mtcnn_detector", "PNet.dat"),
+		RNet: filepath.Join(dir, "model", "mtcnn_detector", "RNet.dat"),
+		ONet: filepath.Join(dir, "model", "mtcnn_detector", "ONet.dat"),
+	}
+	if err != nil || got != want {
+		t.Errorf("MTCNNDat() = %+v, %v; want %+v", got, err, want)
+	}
 }
 
 // Any doubt about a generated file refuses it; Install then regenerates all
