@@ -4,6 +4,7 @@
 package main
 
 import (
+	"facemirror/app/helper"
 	_ "facemirror/internal/localefix" // before Fyne initialises: see its doc
 
 	"context"
@@ -35,7 +36,7 @@ func run(ctx context.Context, args []string) int {
 			return 2
 		}
 	}
-	desk := app.NewDesktop(ctx, app.HelperConfig{Stderr: os.Stderr})
+	desk := app.NewDesktop(ctx, helper.Config{Stderr: os.Stderr})
 	defer desk.Close()
 	err := ui.Run(ctx, desktopBackend{desk}, ui.Options{Files: args})
 	switch {

@@ -5,6 +5,7 @@ import (
 	"math/rand/v2"
 	"testing"
 
+	"facemirror/app/helper"
 	"facemirror/app/worker"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/openface"
@@ -16,14 +17,14 @@ import (
 func BenchmarkDetectFirstFrame(b *testing.B) {
 	useRealHelpers(b)
 	ctx := b.Context()
-	c, err := worker.Start(ctx, HelperConfig{EP: "cpu"}.Options())
+	c, err := worker.Start(ctx, helper.Config{EP: "cpu"}.Options())
 	if err != nil {
 		b.Fatal(err)
 	}
 	defer c.Close()
-	req := DetectRequest{Path: sharedtest.Media(b, "videos/v01_talking_frontal_glasses_480x360.mp4")}
+	req := helper.DetectRequest{Path: sharedtest.Media(b, "videos/v01_talking_frontal_glasses_480x360.mp4")}
 	for b.Loop() {
-		if res, err := Detect(ctx, c, req, nil); err != nil || res.Analysed != 1 {
+		if res, err := helper.Detect(ctx, c, req, nil); err != nil || res.Analysed != 1 {
 			b.Fatal(err, res)
 		}
 	}
@@ -62,12 +63,12 @@ func BenchmarkFrameWire(b *testing.B) {
 			if err != nil {
 				b.Fatal(err)
 			}
-			data, err := json.Marshal(AnalysedFrame{Index: 7, Result: enc})
+			data, err := json.Marshal(helper.AnalysedFrame{Index: 7, Result: enc})
 			if err != nil {
 				b.Fatal(err)
 			}
 			size = len(data)
-			var back AnalysedFrame
+			var back helper.AnalysedFrame
 			if err := json.Unmarshal(data, &back); err != nil {
 				b.Fatal(err)
 			}

@@ -1,27 +1,22 @@
-// Package app holds FaceMirror's commands and the work that runs in helper
-// processes.
+// Package app holds FaceMirror's commands: probe, process, version, models
+// and worker (RunCLI), and the window's service (Desktop).
 //
-// The command line (RunCLI: probe, process, version, models, worker) and
-// the window share it. Neither ever loads ONNX Runtime: face detection and
-// everything else that needs it runs in helpers, which are this same binary
-// started as "facemirror worker" (RunWorker) and reached through package
-// app/worker. The request kinds those helpers serve, and their payloads,
-// are defined here (KindDetect, KindInfo, KindAnalyse) with typed client
-// calls (Detect, QueryRuntime, Analyse).
-//
-// Process is the process command's coordinator: it probes the inputs, cuts
-// videos into chunks for the helpers, puts the frames they stream back in
-// order through OpenFace's AU stage and writes one CSV per input.
+// It is the top of three packages, one idea each: app/job runs a mode over
+// a list of files (the process command and the window both use it),
+// app/helper is what runs in the helper processes and the requests they
+// take, and this package parses command lines and prints. Neither the
+// command line nor the window ever loads ONNX Runtime: that happens only in
+// helpers, which are this same binary started as "facemirror worker".
 package app
 
 import (
 	"context"
 	"errors"
+	"facemirror/app/helper"
 	"flag"
 	"fmt"
 	"io"
 	"os"
-	"strings"
 )
 
 // Version is the application version. Builds set it with
@@ -36,7 +31,7 @@ var commands = []struct{ name, usage, help string }{
 	{"process", processUsage, "write OpenFace 2.2 FeatureExtraction's CSV (landmarks, pose, AUs; no gaze) for each file"},
 	{"version", versionUsage, "versions of the app, Go, OpenCV and ONNX Runtime; model file hashes"},
 	{"models", modelsUsage, "install or check the model files"},
-	{"worker", workerUsage, "helper process (FaceMirror starts it itself)"},
+	{"worker", helper.Usage, "helper process (FaceMirror starts it itself)"},
 }
 
 // IsCommand reports whether name is a subcommand RunCLI handles, so that
@@ -83,7 +78,7 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	case "models":
 		return runModels(ctx, rest, stdout, stderr)
 	case "worker":
-		return RunWorker(ctx, rest, os.Stdin, stdout, stderr)
+		return helper.Main(ctx, rest, Version, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		Usage(stdout)
 		return 0
@@ -133,16 +128,4 @@ func usageStatus(err error) int {
 		return 0
 	}
 	return 2
-}
-
-// epNames are the accepted --ep values.
-var epNames = []string{"auto", "cpu", "coreml", "cuda"}
-
-func checkEP(ep string) error {
-	for _, n := range epNames {
-		if ep == n {
-			return nil
-		}
-	}
-	return fmt.Errorf("--ep %q: want one of %s", ep, strings.Join(epNames, ", "))
 }

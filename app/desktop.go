@@ -7,6 +7,7 @@ import (
 	"image"
 	"runtime"
 
+	"facemirror/app/helper"
 	"facemirror/app/worker"
 	"facemirror/models"
 	"facemirror/pipeline/video"
@@ -18,7 +19,7 @@ import (
 // needs no ONNX Runtime); face detection runs in one helper process that is
 // started on first use and replaced if it dies.
 type Desktop struct {
-	helpers HelperConfig
+	helpers helper.Config
 	pool    *worker.Pool
 }
 
@@ -28,7 +29,7 @@ type Fact struct {
 }
 
 // NewDesktop returns the window's service; it lives until ctx ends or Close.
-func NewDesktop(ctx context.Context, h HelperConfig) *Desktop {
+func NewDesktop(ctx context.Context, h helper.Config) *Desktop {
 	return &Desktop{helpers: h, pool: h.NewPool(ctx, 1)}
 }
 
@@ -43,7 +44,7 @@ func (d *Desktop) Probe(ctx context.Context, path string) (video.Info, error) {
 
 // FirstFrame decodes the first upright frame and asks a helper for the face
 // OpenFace would track in it. face is nil when there is none.
-func (d *Desktop) FirstFrame(ctx context.Context, path string) (frame image.Image, face *DetectedFace, err error) {
+func (d *Desktop) FirstFrame(ctx context.Context, path string) (frame image.Image, face *helper.DetectedFace, err error) {
 	r, err := video.Open(ctx, path)
 	if err != nil {
 		return nil, nil, err
@@ -58,8 +59,8 @@ func (d *Desktop) FirstFrame(ctx context.Context, path string) (frame image.Imag
 	if err != nil {
 		return nil, nil, fmt.Errorf("convert the first frame of %s: %w", path, err)
 	}
-	var found *DetectedFace
-	_, err = Detect(ctx, d.pool, DetectRequest{Path: path, Frames: []int{0}}, func(ff FrameFaces) error {
+	var found *helper.DetectedFace
+	_, err = helper.Detect(ctx, d.pool, helper.DetectRequest{Path: path, Frames: []int{0}}, func(ff helper.FrameFaces) error {
 		if sel, ok := ff.Face(); ok {
 			found = &sel
 		}
@@ -89,7 +90,7 @@ func (d *Desktop) About(ctx context.Context) ([]Fact, error) {
 		{"OpenCV", fmt.Sprintf("%s (gocv %s)", gocv.OpenCVVersion(), gocv.Version())},
 	}
 	rt := "unavailable"
-	if info, err := QueryRuntime(ctx, d.pool); err != nil {
+	if info, err := helper.QueryRuntime(ctx, d.pool); err != nil {
 		rt += ": " + err.Error()
 	} else {
 		rt = describeRuntime(info)

@@ -7,28 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"facemirror/app/helper"
 	"facemirror/internal/sharedtest"
 )
-
-// Helpers run without the display and with their memory settings, unless
-// the user chose others.
-func TestHelperEnv(t *testing.T) {
-	cases := []struct{ env, want []string }{
-		{
-			[]string{"PATH=/bin", "DISPLAY=:0", "WAYLAND_DISPLAY=wayland-0", "HOME=/root", "DISPLAYX=kept"},
-			[]string{"PATH=/bin", "HOME=/root", "DISPLAYX=kept", "GOGC=50", "MALLOC_ARENA_MAX=2", "MALLOC_MMAP_THRESHOLD_=1048576"},
-		},
-		{
-			[]string{"GOGC=off", "MALLOC_ARENA_MAX=8", "MALLOC_MMAP_THRESHOLD_=65536"},
-			[]string{"GOGC=off", "MALLOC_ARENA_MAX=8", "MALLOC_MMAP_THRESHOLD_=65536"},
-		},
-	}
-	for _, tc := range cases {
-		if got := helperEnv(tc.env); strings.Join(got, "|") != strings.Join(tc.want, "|") {
-			t.Errorf("helperEnv(%q) = %q, want %q", tc.env, got, tc.want)
-		}
-	}
-}
 
 // TestDesktopServesTheWindow checks what the window shows for a real video,
 // a video too small for the detector and an unreadable file.
@@ -36,7 +17,7 @@ func TestDesktopServesTheWindow(t *testing.T) {
 	useRealHelpers(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	d := NewDesktop(ctx, HelperConfig{})
+	d := NewDesktop(ctx, helper.Config{})
 	defer d.Close()
 
 	v01 := sharedtest.Media(t, "videos/v01_talking_frontal_glasses_480x360.mp4")

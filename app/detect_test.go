@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"facemirror/app/helper"
 	"facemirror/app/worker"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/onnxrt"
@@ -59,7 +60,7 @@ const (
 func TestDetectMatchesOpenFace(t *testing.T) {
 	useRealHelpers(t)
 	ctx := testContext(t, 10*time.Minute)
-	pool := HelperConfig{EP: "cpu", Stderr: &testLog{t: t}}.NewPool(ctx, 2)
+	pool := helper.Config{EP: "cpu", Stderr: &testLog{t: t}}.NewPool(ctx, 2)
 	defer pool.Close()
 
 	type outcome struct {
@@ -84,8 +85,8 @@ func TestDetectMatchesOpenFace(t *testing.T) {
 				frames = append(frames, f)
 			}
 			slices.Sort(frames)
-			var got []FrameFaces
-			res, err := Detect(ctx, pool, DetectRequest{Path: path, Frames: frames}, func(f FrameFaces) error {
+			var got []helper.FrameFaces
+			res, err := helper.Detect(ctx, pool, helper.DetectRequest{Path: path, Frames: frames}, func(f helper.FrameFaces) error {
 				got = append(got, f)
 				return nil
 			})
@@ -142,7 +143,7 @@ func diff(a, b float32) float64 { return math.Abs(float64(a) - float64(b)) }
 func TestDetectRequests(t *testing.T) {
 	useRealHelpers(t)
 	ctx := testContext(t, 5*time.Minute)
-	c, err := worker.Start(ctx, HelperConfig{EP: "cpu", Stderr: &testLog{t: t}}.Options())
+	c, err := worker.Start(ctx, helper.Config{EP: "cpu", Stderr: &testLog{t: t}}.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -150,7 +151,7 @@ func TestDetectRequests(t *testing.T) {
 	v01 := sharedtest.Media(t, "videos/v01_talking_frontal_glasses_480x360.mp4")
 
 	t.Run("info", func(t *testing.T) {
-		info, err := QueryRuntime(ctx, c)
+		info, err := helper.QueryRuntime(ctx, c)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -161,7 +162,7 @@ func TestDetectRequests(t *testing.T) {
 
 	t.Run("every k-th frame", func(t *testing.T) {
 		var idx []int
-		res, err := Detect(ctx, c, DetectRequest{Path: v01, Every: 100}, func(f FrameFaces) error {
+		res, err := helper.Detect(ctx, c, helper.DetectRequest{Path: v01, Every: 100}, func(f helper.FrameFaces) error {
 			idx = append(idx, f.Index)
 			if want := time.Duration(math.Round(float64(f.Index) * 1e9 / 30)); f.Time != want {
 				t.Errorf("frame %d at %v, want %v", f.Index, f.Time, want)
@@ -174,11 +175,11 @@ func TestDetectRequests(t *testing.T) {
 	})
 
 	t.Run("first frame and missing frames", func(t *testing.T) {
-		res, err := Detect(ctx, c, DetectRequest{Path: v01}, nil)
+		res, err := helper.Detect(ctx, c, helper.DetectRequest{Path: v01}, nil)
 		if err != nil || res.Analysed != 1 {
 			t.Errorf("first frame: %v %+v", err, res)
 		}
-		res, err = Detect(ctx, c, DetectRequest{Path: v01, Frames: []int{1000, 299, 0, 300, 299}}, nil)
+		res, err = helper.Detect(ctx, c, helper.DetectRequest{Path: v01, Frames: []int{1000, 299, 0, 300, 299}}, nil)
 		if err != nil || res.Analysed != 2 || fmt.Sprint(res.Missing) != "[300 1000]" {
 			t.Errorf("frames past the end: %v %+v", err, res)
 		}
@@ -188,17 +189,17 @@ func TestDetectRequests(t *testing.T) {
 		cases := []struct {
 			file, code, msg string
 		}{
-			{"bad/b07_tiny_32x32_real_face_3s.mp4", CodeTooSmall, "video too small for face detection (32x32; the detector needs at least 60 px)"},
-			{"bad/b01_zero_bytes.mp4", CodeBadInput, "b01_zero_bytes.mp4: the file is empty (0 bytes)"},
-			{"bad/b05_audio_only_sine_440hz_5s.mp4", CodeBadInput, "b05_audio_only_sine_440hz_5s.mp4: contains audio but no video (MP4/MOV file with only a sound track)"},
+			{"bad/b07_tiny_32x32_real_face_3s.mp4", helper.CodeTooSmall, "video too small for face detection (32x32; the detector needs at least 60 px)"},
+			{"bad/b01_zero_bytes.mp4", helper.CodeBadInput, "b01_zero_bytes.mp4: the file is empty (0 bytes)"},
+			{"bad/b05_audio_only_sine_440hz_5s.mp4", helper.CodeBadInput, "b05_audio_only_sine_440hz_5s.mp4: contains audio but no video (MP4/MOV file with only a sound track)"},
 		}
 		for _, tc := range cases {
-			_, err := Detect(ctx, c, DetectRequest{Path: sharedtest.Media(t, tc.file)}, nil)
+			_, err := helper.Detect(ctx, c, helper.DetectRequest{Path: sharedtest.Media(t, tc.file)}, nil)
 			if worker.RemoteCode(err) != tc.code || err.Error() != tc.msg {
 				t.Errorf("%s: %v (code %q), want %q (%s)", tc.file, err, worker.RemoteCode(err), tc.msg, tc.code)
 			}
 		}
-		_, err := Detect(ctx, c, DetectRequest{Path: v01, Frames: []int{-1}}, nil)
+		_, err := helper.Detect(ctx, c, helper.DetectRequest{Path: v01, Frames: []int{-1}}, nil)
 		if worker.RemoteCode(err) != worker.CodeBadRequest {
 			t.Errorf("negative frame: %v", err)
 		}
@@ -209,7 +210,7 @@ func TestDetectRequests(t *testing.T) {
 		defer cancel()
 		n := 0
 		began := time.Now()
-		_, err := Detect(cctx, c, DetectRequest{Path: v01, Every: 1}, func(FrameFaces) error {
+		_, err := helper.Detect(cctx, c, helper.DetectRequest{Path: v01, Every: 1}, func(helper.FrameFaces) error {
 			if n++; n == 2 {
 				cancel()
 			}
@@ -218,7 +219,7 @@ func TestDetectRequests(t *testing.T) {
 		if !errors.Is(err, context.Canceled) || time.Since(began) > 10*time.Second {
 			t.Errorf("cancelled detect: %v after %v", err, time.Since(began))
 		}
-		if _, err := Detect(ctx, c, DetectRequest{Path: v01}, nil); err != nil {
+		if _, err := helper.Detect(ctx, c, helper.DetectRequest{Path: v01}, nil); err != nil {
 			t.Errorf("helper after a cancelled request: %v", err)
 		}
 	})
@@ -236,13 +237,13 @@ func TestDetectBrokenInstallation(t *testing.T) {
 	empty := t.TempDir()
 	cases := []struct {
 		name string
-		cfg  HelperConfig
+		cfg  helper.Config
 		code string
 		msg  string
 	}{
-		{"no library", HelperConfig{ORTLibrary: filepath.Join(empty, "libonnxruntime.so.1"), ModelsDir: installedModels(t)}, CodeRuntime, "ONNX Runtime library"},
-		{"no models", HelperConfig{ORTLibrary: ortLibrary(t), ModelsDir: empty}, CodeModels, "model file onnx/mtcnn_pnet.onnx is missing"},
-		{"unknown provider on this machine", HelperConfig{EP: "coreml", ORTLibrary: ortLibrary(t), ModelsDir: installedModels(t)}, CodeRuntime, "onnxrt: execution provider unavailable: coreml"},
+		{"no library", helper.Config{ORTLibrary: filepath.Join(empty, "libonnxruntime.so.1"), ModelsDir: installedModels(t)}, helper.CodeRuntime, "ONNX Runtime library"},
+		{"no models", helper.Config{ORTLibrary: ortLibrary(t), ModelsDir: empty}, helper.CodeModels, "model file onnx/mtcnn_pnet.onnx is missing"},
+		{"unknown provider on this machine", helper.Config{EP: "coreml", ORTLibrary: ortLibrary(t), ModelsDir: installedModels(t)}, helper.CodeRuntime, "onnxrt: execution provider unavailable: coreml"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -252,7 +253,7 @@ func TestDetectBrokenInstallation(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close()
-			_, err = Detect(ctx, c, DetectRequest{Path: v01}, nil)
+			_, err = helper.Detect(ctx, c, helper.DetectRequest{Path: v01}, nil)
 			if worker.RemoteCode(err) != tc.code || !strings.Contains(err.Error(), tc.msg) {
 				t.Errorf("error %v (code %q), want code %q containing %q", err, worker.RemoteCode(err), tc.code, tc.msg)
 			}

@@ -6,86 +6,21 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"os"
-	"path/filepath"
 	"strconv"
-	"sync"
 	"testing"
 	"time"
 
+	"facemirror/app/helper"
+	"facemirror/app/internal/helpertest"
 	"facemirror/internal/sharedtest"
-	"facemirror/models"
-	"facemirror/pipeline/onnxrt"
 )
 
-// TestMain lets the test binary be its own helper: helpers are started as
-// "<this binary> worker ...", exactly as main dispatches it, so the tests
-// exercise the real worker without building anything.
-func TestMain(m *testing.M) {
-	if len(os.Args) > 1 && os.Args[1] == "worker" {
-		os.Exit(RunCLI(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
-	}
-	code := m.Run()
-	if installed.dir != "" {
-		os.RemoveAll(filepath.Dir(installed.dir))
-	}
-	for _, r := range []processRun{shared.run, oneHelper.run} {
-		if r.dir != "" {
-			os.RemoveAll(r.dir)
-		}
-	}
-	os.Exit(code)
-}
+// TestMain lets the test binary be its own helper (helpertest.Main).
+func TestMain(m *testing.M) { helpertest.Main(m) }
 
-// installed is the model folder shared by the tests of this package,
-// installed once from the shared OpenFace models with models.Install.
-var installed struct {
-	once sync.Once
-	dir  string
-	err  error
-}
-
-// installedModels returns a model folder with every model file and the
-// generated ONNX networks.
-func installedModels(t testing.TB) string {
-	t.Helper()
-	mirror := sharedtest.Models(t)
-	installed.once.Do(func() {
-		tmp, err := os.MkdirTemp("", "facemirror-app-models-")
-		if err != nil {
-			installed.err = err
-			return
-		}
-		installed.dir = filepath.Join(tmp, "models")
-		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-		defer cancel()
-		// As facemirror models install does it, Sigma tables included.
-		if installed.err = models.Install(ctx, installed.dir, models.InstallOptions{Mirror: mirror}); installed.err == nil {
-			installed.err = writeSigmaCache(ctx, installed.dir)
-		}
-	})
-	if installed.err != nil {
-		t.Fatalf("install models: %v", installed.err)
-	}
-	return installed.dir
-}
-
-// ortLibrary returns the project's ONNX Runtime library.
-func ortLibrary(t testing.TB) string {
-	t.Helper()
-	lib := filepath.Join(sharedtest.Root(), ".ort", onnxrt.LibraryName())
-	if _, err := os.Stat(lib); err != nil {
-		t.Fatalf("ONNX Runtime library: %v (run make deps)", err)
-	}
-	return lib
-}
-
-// useRealHelpers points the helpers this test starts at the installed
-// models and the project's ONNX Runtime (helpers inherit the environment).
-func useRealHelpers(t testing.TB) {
-	t.Helper()
-	t.Setenv(models.EnvDir, installedModels(t))
-	t.Setenv(onnxrt.LibraryEnv, ortLibrary(t))
-}
+func installedModels(t testing.TB) string { t.Helper(); return helpertest.Models(t) }
+func ortLibrary(t testing.TB) string      { t.Helper(); return helpertest.ORTLibrary(t) }
+func useRealHelpers(t testing.TB)         { t.Helper(); helpertest.UseRealHelpers(t) }
 
 func testContext(t *testing.T, d time.Duration) context.Context {
 	t.Helper()
@@ -116,7 +51,7 @@ func probeJSON(t *testing.T, ctx context.Context, args ...string) (int, []ProbeR
 // mtcnnReference is one row of reference/mtcnn/mtcnn_boxes.csv.
 type mtcnnReference struct {
 	faces      int
-	box        Rect
+	box        helper.Rect
 	confidence float32
 }
 
@@ -153,7 +88,7 @@ func readMTCNNReference(t *testing.T, video string) map[int]mtcnnReference {
 		n, _ := strconv.Atoi(row[col["n_faces"]])
 		ref := mtcnnReference{faces: n}
 		if n > 0 && row[col["face_idx"]] == "0" {
-			ref.box = Rect{X: num(row, "corr_x"), Y: num(row, "corr_y"), W: num(row, "corr_w"), H: num(row, "corr_h")}
+			ref.box = helper.Rect{X: num(row, "corr_x"), Y: num(row, "corr_y"), W: num(row, "corr_w"), H: num(row, "corr_h")}
 			ref.confidence = num(row, "confidence")
 		}
 		if _, seen := out[frame]; !seen {

@@ -10,9 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 
+	"facemirror/app/helper"
 	"facemirror/models"
-	"facemirror/pipeline/clnf"
-	"facemirror/pipeline/openface"
 )
 
 const modelsUsage = "models install [--from DIR] [--dir DIR] | models verify [--dir DIR]"
@@ -96,30 +95,12 @@ func runModelsInstall(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "done: %d copied, %d downloaded, %d converted, %d already in place\n",
 		counts[models.Copied], counts[models.Downloaded], counts[models.Converted], counts[models.Kept])
-	if err := writeSigmaCache(ctx, dir); err != nil {
+	if err := helper.WriteSigmaCache(ctx, dir); err != nil {
 		fmt.Fprintln(stderr, "facemirror models install:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "landmark detector's Sigma tables ready in %s\n", filepath.Join(dir, sigmaCacheDir))
+	fmt.Fprintf(stdout, "landmark detector's Sigma tables ready in %s\n", filepath.Join(dir, helper.SigmaCacheDir))
 	return 0
-}
-
-// sigmaCacheDir is the folder of the model folder where models install
-// puts the CLNF patch experts' precomputed Sigma tables, which every
-// helper maps instead of computing them (clnf.Model.WriteSigmaCache).
-const sigmaCacheDir = "sigma"
-
-// writeSigmaCache precomputes the Sigma tables of the landmark detector of
-// an installed model folder; tables already valid are kept.
-func writeSigmaCache(ctx context.Context, dir string) error {
-	m, err := clnf.Load(filepath.Join(dir, filepath.FromSlash(openface.LandmarkerFile)))
-	if err != nil {
-		return fmt.Errorf("load the landmark detector: %w", err)
-	}
-	if err := m.WriteSigmaCache(ctx, filepath.Join(dir, sigmaCacheDir)); err != nil {
-		return fmt.Errorf("precompute the landmark detector's Sigma tables: %w", err)
-	}
-	return nil
 }
 
 // defaultMirror returns the shared/openface-models folder beside the

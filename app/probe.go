@@ -13,6 +13,7 @@ import (
 	"strings"
 	"sync"
 
+	"facemirror/app/helper"
 	"facemirror/app/worker"
 	"facemirror/pipeline/video"
 )
@@ -51,7 +52,7 @@ type ProbeReport struct {
 	// Faces are the sampled frames' detections (with --faces).
 	Faces []ProbeFace `json:"faces,omitempty"`
 	// Runtime is the helper's ONNX Runtime (with --faces).
-	Runtime *RuntimeInfo `json:"runtime,omitempty"`
+	Runtime *helper.RuntimeInfo `json:"runtime,omitempty"`
 	// Error says why the file failed; ErrorCode classifies it (see
 	// errorCode). Both are empty for a file that is fine.
 	Error     string `json:"error,omitempty"`
@@ -68,16 +69,16 @@ type ProbeFace struct {
 	// Count is the number of faces detected on the frame.
 	Count int `json:"count"`
 	// Box, Raw and Confidence describe the selected face (as DetectedFace).
-	Box        *Rect   `json:"box,omitempty"`
-	Raw        *Rect   `json:"raw,omitempty"`
-	Confidence float32 `json:"confidence,omitempty"`
+	Box        *helper.Rect `json:"box,omitempty"`
+	Raw        *helper.Rect `json:"raw,omitempty"`
+	Confidence float32      `json:"confidence,omitempty"`
 }
 
 // probeOptions are probe's flags.
 type probeOptions struct {
 	faces   bool
 	json    bool
-	helpers HelperConfig
+	helpers helper.Config
 }
 
 func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int {
@@ -90,7 +91,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	if err != nil {
 		return usageStatus(err)
 	}
-	if err := checkEP(*ep); err != nil {
+	if err := helper.CheckEP(*ep); err != nil {
 		fmt.Fprintln(stderr, "facemirror probe:", err)
 		return 2
 	}
@@ -98,7 +99,7 @@ func runProbe(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		fmt.Fprintln(stderr, "usage: facemirror "+probeUsage)
 		return 2
 	}
-	opts := probeOptions{faces: *faces, json: *asJSON, helpers: HelperConfig{EP: *ep, Stderr: stderr, Verbose: *verbose}}
+	opts := probeOptions{faces: *faces, json: *asJSON, helpers: helper.Config{EP: *ep, Stderr: stderr, Verbose: *verbose}}
 	return probeFiles(ctx, files, opts, stdout, stderr)
 }
 
@@ -188,8 +189,8 @@ func probeFile(ctx context.Context, path string, pool *worker.Pool) ProbeReport 
 	}
 
 	frames := sampleFrames(info.Frames)
-	found := map[int]FrameFaces{}
-	res, err := Detect(ctx, pool, DetectRequest{Path: path, Frames: frames}, func(f FrameFaces) error {
+	found := map[int]helper.FrameFaces{}
+	res, err := helper.Detect(ctx, pool, helper.DetectRequest{Path: path, Frames: frames}, func(f helper.FrameFaces) error {
 		found[f.Index] = f
 		return nil
 	})

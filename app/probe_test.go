@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"facemirror/app/helper"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/video"
 )
@@ -206,7 +207,7 @@ func TestProbeFaces(t *testing.T) {
 		code, text string
 	}{
 		{reps[1], "no_face", "no face found (looked at 5 frames: 0, 37, 75, 112, 149)"},
-		{reps[2], CodeTooSmall, "video too small for face detection (32x32; the detector needs at least 60 px)"},
+		{reps[2], helper.CodeTooSmall, "video too small for face detection (32x32; the detector needs at least 60 px)"},
 		{reps[4], "not_media", "b03_random_bytes_1MiB.mp4: not a video or image file"},
 	}
 	for _, c := range checks {

@@ -2,6 +2,8 @@ package app
 
 import (
 	"context"
+	"facemirror/app/helper"
+	"facemirror/app/job"
 	"fmt"
 	"io"
 	"os"
@@ -46,26 +48,26 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		// Once, before any work: every input would fail the same way.
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			fmt.Fprintln(stderr, "facemirror process: create the output folder:", err)
-			return ExitFailed
+			return job.ExitFailed
 		}
 	}
 	var line *progressLine
 	if !*quiet {
 		line = newProgressLine(stderr)
 	}
-	var last ProcessProgress
-	opts := ProcessOptions{
+	var last job.Progress
+	opts := job.Options{
 		OutDir:      *out,
 		Workers:     *workers,
 		WholeVideos: *whole,
-		Helpers:     HelperConfig{Stderr: stderr, Verbose: *verbose},
-		Progress: func(p ProcessProgress) {
+		Helpers:     helper.Config{Stderr: stderr, Verbose: *verbose},
+		Progress: func(p job.Progress) {
 			last = p
 			if line != nil {
 				line.update(p)
 			}
 		},
-		OnFile: func(r FileReport) {
+		OnFile: func(r job.FileReport) {
 			if line != nil {
 				line.clear()
 			}
@@ -76,7 +78,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if *stats {
 		mem = startMemSampler(memSampleInterval)
 	}
-	rep := Process(ctx, files, opts)
+	rep := job.Run(ctx, files, opts)
 	if line != nil {
 		line.finish(last)
 	}
@@ -89,7 +91,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	if ctx.Err() != nil {
 		fmt.Fprintln(stderr, "facemirror process: interrupted")
-		return ExitInterrupted
+		return job.ExitInterrupted
 	}
 	return rep.ExitStatus()
 }
@@ -105,23 +107,23 @@ func validMode(mode string) bool {
 
 // writeFileReport prints one file's outcome: written CSVs on stdout
 // (unless quiet), failures on stderr.
-func writeFileReport(stdout, stderr io.Writer, r FileReport, quiet bool) {
+func writeFileReport(stdout, stderr io.Writer, r job.FileReport, quiet bool) {
 	switch {
 	case r.Err != nil:
 		fmt.Fprintf(stderr, "facemirror process: %v (no CSV written)\n", r.Err)
 	case r.NoFace():
 		if quiet {
-			fmt.Fprintf(stderr, "facemirror process: %s: %v of %d; every row of %s has success 0\n", r.File, ErrNoFace, r.Frames, r.CSV)
+			fmt.Fprintf(stderr, "facemirror process: %s: %v of %d; every row of %s has success 0\n", r.File, job.ErrNoFace, r.Frames, r.CSV)
 			return
 		}
-		fmt.Fprintf(stdout, "%s: %d frames, %v (every row has success 0) -> %s\n", r.File, r.Frames, ErrNoFace, r.CSV)
+		fmt.Fprintf(stdout, "%s: %d frames, %v (every row has success 0) -> %s\n", r.File, r.Frames, job.ErrNoFace, r.CSV)
 	case !quiet:
 		fmt.Fprintf(stdout, "%s: %d frames, face tracked in %d -> %s\n", r.File, r.Frames, r.FaceFrames, r.CSV)
 	}
 }
 
 // writeProcessSummary prints the count of each outcome.
-func writeProcessSummary(w io.Writer, rep ProcessReport) {
+func writeProcessSummary(w io.Writer, rep job.Report) {
 	written, noFace, failed := 0, 0, 0
 	for _, f := range rep.Files {
 		switch {

@@ -1,6 +1,7 @@
 package app
 
 import (
+	"facemirror/app/job"
 	"fmt"
 	"io"
 	"os"
@@ -43,7 +44,7 @@ func isTerminal(w io.Writer) bool {
 }
 
 // update shows p if the last update is long enough ago.
-func (l *progressLine) update(p ProcessProgress) {
+func (l *progressLine) update(p job.Progress) {
 	now := l.now()
 	every := plainRedraw
 	if l.terminal {
@@ -82,7 +83,7 @@ func (l *progressLine) clear() {
 }
 
 // finish shows the final counts and ends the line.
-func (l *progressLine) finish(p ProcessProgress) {
+func (l *progressLine) finish(p job.Progress) {
 	l.draw(formatProgress(p))
 	if l.terminal {
 		fmt.Fprintln(l.w)
@@ -92,7 +93,7 @@ func (l *progressLine) finish(p ProcessProgress) {
 
 // formatProgress renders the counts, for example
 // "analysed 1234/5000 frames (24.7%) of 2/3 files, 87.3 frames/s, 0:43 left".
-func formatProgress(p ProcessProgress) string {
+func formatProgress(p job.Progress) string {
 	var b strings.Builder
 	plus := ""
 	if p.Probing {

@@ -2,6 +2,7 @@ package app
 
 import (
 	"bytes"
+	"facemirror/app/job"
 	"strings"
 	"testing"
 	"time"
@@ -9,20 +10,20 @@ import (
 
 func TestFormatProgress(t *testing.T) {
 	cases := []struct {
-		p    ProcessProgress
+		p    job.Progress
 		want string
 	}{
-		{ProcessProgress{Files: 2, Frames: 300, Probing: true},
+		{job.Progress{Files: 2, Frames: 300, Probing: true},
 			"analysed 0/300+ frames (0.0%), 0/2 files done, starting"},
-		{ProcessProgress{Files: 3, FilesDone: 1, Frames: 5000, FramesDone: 1234, Analysing: 20 * time.Second},
+		{job.Progress{Files: 3, FilesDone: 1, Frames: 5000, FramesDone: 1234, Analysing: 20 * time.Second},
 			"analysed 1234/5000 frames (24.7%), 1/3 files done, 61.7 frames/s, 1:02 left"},
-		{ProcessProgress{Files: 3, FilesDone: 1, Frames: 5000, FramesDone: 1234, Probing: true, Analysing: 20 * time.Second},
+		{job.Progress{Files: 3, FilesDone: 1, Frames: 5000, FramesDone: 1234, Probing: true, Analysing: 20 * time.Second},
 			"analysed 1234/5000+ frames (24.7%), 1/3 files done, 61.7 frames/s, more than 1:02 left"},
-		{ProcessProgress{Files: 1, Frames: 400000, FramesDone: 100, Analysing: 10 * time.Second},
+		{job.Progress{Files: 1, Frames: 400000, FramesDone: 100, Analysing: 10 * time.Second},
 			"analysed 100/400000 frames (0.0%), 0/1 files done, 10.0 frames/s, 11:06:30 left"},
-		{ProcessProgress{Files: 1, FilesDone: 1, Frames: 300, FramesDone: 300, Analysing: 4 * time.Second},
+		{job.Progress{Files: 1, FilesDone: 1, Frames: 300, FramesDone: 300, Analysing: 4 * time.Second},
 			"analysed 300/300 frames (100.0%), 1/1 files done, 75.0 frames/s"},
-		{ProcessProgress{Files: 1, FilesDone: 1},
+		{job.Progress{Files: 1, FilesDone: 1},
 			"analysed 0/0 frames, 1/1 files done"},
 	}
 	for _, tc := range cases {
@@ -44,8 +45,8 @@ func fakeClock(step time.Duration) func() time.Time {
 func TestProgressLineOnATerminal(t *testing.T) {
 	var buf bytes.Buffer
 	l := &progressLine{w: &buf, terminal: true, now: fakeClock(100 * time.Millisecond)}
-	long := ProcessProgress{Files: 10, Frames: 1000, FramesDone: 500, Analysing: 10 * time.Second}
-	short := ProcessProgress{Files: 1, Frames: 10, FramesDone: 1, Analysing: time.Second}
+	long := job.Progress{Files: 10, Frames: 1000, FramesDone: 500, Analysing: 10 * time.Second}
+	short := job.Progress{Files: 1, Frames: 10, FramesDone: 1, Analysing: time.Second}
 	l.update(long)  // drawn: first update
 	l.update(short) // skipped: 100 ms later
 	l.update(short) // drawn over the longer line, which is blanked
@@ -62,7 +63,7 @@ func TestProgressLineOnATerminal(t *testing.T) {
 func TestProgressLineInALog(t *testing.T) {
 	var buf bytes.Buffer
 	l := &progressLine{w: &buf, now: fakeClock(2 * time.Second)}
-	p := ProcessProgress{Files: 1, Frames: 10, FramesDone: 1, Analysing: time.Second}
+	p := job.Progress{Files: 1, Frames: 10, FramesDone: 1, Analysing: time.Second}
 	for range 5 {
 		l.update(p) // at 2, 4, 6, 8, 10 s: drawn at 2 and 8 (5 s apart)
 	}

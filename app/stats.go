@@ -1,6 +1,7 @@
 package app
 
 import (
+	"facemirror/app/job"
 	"fmt"
 	"io"
 	"strings"
@@ -21,7 +22,7 @@ const memSampleInterval = 100 * time.Millisecond
 // resident set size as the kernel recorded it, which counts the shared
 // libraries (about 80 MB: OpenCV's dependencies, ONNX Runtime, the
 // binary) once per process.
-func writeStats(w io.Writer, rep ProcessReport, peakPSS int64, pssOK bool) {
+func writeStats(w io.Writer, rep job.Report, peakPSS int64, pssOK bool) {
 	secs := rep.Elapsed.Seconds()
 	fps := 0.0
 	if secs > 0 {

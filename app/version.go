@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"strings"
 
+	"facemirror/app/helper"
 	"facemirror/app/worker"
 	"facemirror/models"
 
@@ -31,7 +32,7 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "facemirror version: unexpected argument %q\n", rest[0])
 		return 2
 	}
-	if err := checkEP(*ep); err != nil {
+	if err := helper.CheckEP(*ep); err != nil {
 		fmt.Fprintln(stderr, "facemirror version:", err)
 		return 2
 	}
@@ -42,7 +43,7 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	line("FaceMirror", "%s", Version)
 	line("Go", "%s %s/%s", runtime.Version(), runtime.GOOS, runtime.GOARCH)
 	line("OpenCV", "%s (gocv %s)", gocv.OpenCVVersion(), gocv.Version())
-	line("ONNX Runtime", "%s", runtimeLine(ctx, HelperConfig{EP: *ep, Stderr: stderr}))
+	line("ONNX Runtime", "%s", runtimeLine(ctx, helper.Config{EP: *ep, Stderr: stderr}))
 
 	dir, err := models.DefaultDir()
 	if err != nil {
@@ -62,13 +63,13 @@ func runVersion(ctx context.Context, args []string, stdout, stderr io.Writer) in
 
 // runtimeLine asks a helper for its ONNX Runtime and describes it in one
 // line, or says why it could not.
-func runtimeLine(ctx context.Context, h HelperConfig) string {
+func runtimeLine(ctx context.Context, h helper.Config) string {
 	c, err := worker.Start(ctx, h.Options())
 	if err != nil {
 		return "unavailable: " + err.Error()
 	}
 	defer c.Close()
-	info, err := QueryRuntime(ctx, c)
+	info, err := helper.QueryRuntime(ctx, c)
 	if err != nil {
 		return "unavailable: " + err.Error()
 	}
@@ -76,6 +77,6 @@ func runtimeLine(ctx context.Context, h HelperConfig) string {
 }
 
 // describeRuntime says which ONNX Runtime a helper runs and on what.
-func describeRuntime(info RuntimeInfo) string {
+func describeRuntime(info helper.RuntimeInfo) string {
 	return fmt.Sprintf("%s; providers that load: %s; in use: %s", info.Version, strings.Join(info.Providers, ", "), info.EP)
 }

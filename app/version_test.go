@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"facemirror/app/helper"
 	"facemirror/models"
 	"facemirror/pipeline/onnxrt"
 )
@@ -90,7 +91,7 @@ func TestVersionReportsWhatIsBroken(t *testing.T) {
 }
 
 func TestRuntimeLineWhenTheHelperCannotStart(t *testing.T) {
-	got := runtimeLine(testContext(t, time.Minute), HelperConfig{Exe: "/nonexistent/facemirror"})
+	got := runtimeLine(testContext(t, time.Minute), helper.Config{Exe: "/nonexistent/facemirror"})
 	want := "unavailable: start helper /nonexistent/facemirror: fork/exec /nonexistent/facemirror: no such file or directory"
 	if got != want {
 		t.Errorf("got  %q\nwant %q", got, want)

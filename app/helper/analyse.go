@@ -1,4 +1,4 @@
-package app
+package helper
 
 import (
 	"context"
@@ -50,7 +50,7 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 		return nil, err
 	}
 	store := models.Open(dir)
-	features, err := loadFeatureModels(ctx, store)
+	features, err := LoadFeatureModels(ctx, store)
 	if err != nil {
 		return nil, err
 	}
@@ -61,7 +61,7 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	// Without the tables (a folder installed by an older version) the
 	// Sigmas are computed as they are needed: slower to start, same
 	// results.
-	if _, err := landmarks.UseSigmaCache(filepath.Join(dir, sigmaCacheDir)); err != nil {
+	if _, err := landmarks.UseSigmaCache(filepath.Join(dir, SigmaCacheDir)); err != nil {
 		e.log.Warn("some precomputed Sigma tables are not used; facemirror models install rewrites them", "err", err)
 	}
 	// The store verified every file above and remembers it.
@@ -83,11 +83,11 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	return e.an, nil
 }
 
-// loadFeatureModels verifies the model folder and reads OpenFace's
+// LoadFeatureModels verifies the model folder and reads OpenFace's
 // analysis models from it. The coordinator of a process command needs
 // them too (for the per-video Sequence), and both sides must use intact,
 // identical files.
-func loadFeatureModels(ctx context.Context, store *models.Store) (*openface.Models, error) {
+func LoadFeatureModels(ctx context.Context, store *models.Store) (*openface.Models, error) {
 	if _, err := store.Verify(ctx); err != nil {
 		if ctx.Err() != nil {
 			return nil, ctx.Err()

@@ -1,4 +1,4 @@
-package app
+package helper
 
 import (
 	"context"
@@ -11,8 +11,8 @@ import (
 	"facemirror/app/worker"
 )
 
-// HelperConfig says how the window and the commands start helpers.
-type HelperConfig struct {
+// Config says how the window and the commands start helpers.
+type Config struct {
 	// EP is the execution provider: auto, cpu, coreml or cuda; empty means
 	// auto.
 	EP string
@@ -35,7 +35,7 @@ type HelperConfig struct {
 }
 
 // Options returns the worker.Options for one helper.
-func (h HelperConfig) Options() worker.Options {
+func (h Config) Options() worker.Options {
 	args := []string{"worker"}
 	if h.EP != "" {
 		args = append(args, "--ep", h.EP)
@@ -99,6 +99,6 @@ func helperEnv(env []string) []string {
 
 // NewPool returns a pool of up to size helpers configured by h, living at
 // most as long as ctx.
-func (h HelperConfig) NewPool(ctx context.Context, size int) *worker.Pool {
+func (h Config) NewPool(ctx context.Context, size int) *worker.Pool {
 	return worker.NewPool(ctx, worker.PoolOptions{Size: size, Helper: h.Options()})
 }

@@ -1,4 +1,4 @@
-package app
+package job
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"sync"
 	"time"
 
+	"facemirror/app/helper"
 	"facemirror/app/worker"
 	"facemirror/models"
 	"facemirror/pipeline/openface"
@@ -49,7 +50,7 @@ var ErrDuplicateOutput = errors.New("another input of this command writes the sa
 var ErrNoFace = errors.New("no face found in any frame")
 
 // ProcessOptions configures Process.
-type ProcessOptions struct {
+type Options struct {
 	// OutDir receives one <name>.csv per input (the input's name without
 	// its extension); empty means each input's own folder. It is created
 	// when missing.
@@ -65,10 +66,10 @@ type ProcessOptions struct {
 	// Helpers says how helpers start (stderr, model folder, ...). The
 	// analysis uses no ONNX Runtime (see analysisModels), so the execution
 	// provider does not matter here.
-	Helpers HelperConfig
+	Helpers helper.Config
 	// Progress, if set, is called from Process's goroutines, one call at
 	// a time, whenever frames have been analysed or a file ends.
-	Progress func(ProcessProgress)
+	Progress func(Progress)
 	// OnFile, if set, is called with each file's report as soon as it
 	// and every file before it are done, in the order of the inputs, one
 	// call at a time.
@@ -76,7 +77,7 @@ type ProcessOptions struct {
 }
 
 // ProcessProgress counts a Process run's work so far.
-type ProcessProgress struct {
+type Progress struct {
 	// Files is the number of inputs, FilesDone how many have ended.
 	Files, FilesDone int
 	// Frames is the number of frames of the inputs probed so far (Probing
@@ -107,7 +108,7 @@ type FileReport struct {
 func (r FileReport) NoFace() bool { return r.Err == nil && r.FaceFrames == 0 }
 
 // ProcessReport is the outcome of a Process run.
-type ProcessReport struct {
+type Report struct {
 	// Files are the inputs' reports, in the order given.
 	Files []FileReport
 	// Frames is the number of frames analysed and written.
@@ -138,7 +139,7 @@ const (
 // when every input has a CSV with a face in some frame, ExitFailed when
 // any input has no CSV (which outranks ExitNoFace), ExitNoFace when some
 // CSV has no face at all.
-func (r ProcessReport) ExitStatus() int {
+func (r Report) ExitStatus() int {
 	status := 0
 	for _, f := range r.Files {
 		switch {
@@ -168,7 +169,7 @@ func (r ProcessReport) ExitStatus() int {
 // For a given number of workers the output is the same, byte for byte, on
 // every run. One input's failure never stops the others. The helpers' own messages go to opts.Helpers.Stderr.
 // Process returns when every helper has exited.
-func Process(ctx context.Context, files []string, opts ProcessOptions) ProcessReport {
+func Run(ctx context.Context, files []string, opts Options) Report {
 	workers := opts.Workers
 	if workers < 1 {
 		workers = runtime.NumCPU()
@@ -179,8 +180,8 @@ func Process(ctx context.Context, files []string, opts ProcessOptions) ProcessRe
 }
 
 // report sums up a finished run.
-func (r *run) report() ProcessReport {
-	report := ProcessReport{Files: make([]FileReport, len(r.jobs))}
+func (r *run) report() Report {
+	report := Report{Files: make([]FileReport, len(r.jobs))}
 	for i, j := range r.jobs {
 		f := j.report()
 		report.Files[i] = f
@@ -239,7 +240,7 @@ func planChunks(n, workers int) []chunk {
 // run is one Process call's shared state.
 type run struct {
 	ctx     context.Context
-	opts    ProcessOptions
+	opts    Options
 	workers int
 	pool    *worker.Pool
 	jobs    []*job
@@ -269,7 +270,7 @@ type queued struct {
 	c   chunk
 }
 
-func newRun(ctx context.Context, files []string, opts ProcessOptions, workers int) *run {
+func newRun(ctx context.Context, files []string, opts Options, workers int) *run {
 	h := opts.Helpers
 	h.Threads = 1
 	r := &run{
@@ -284,7 +285,7 @@ func newRun(ctx context.Context, files []string, opts ProcessOptions, workers in
 	}
 	seen := map[string]string{}
 	for _, f := range files {
-		j := &job{run: r, path: f, csv: outputPath(f, opts.OutDir)}
+		j := &job{run: r, path: f, csv: CSVPath(f, opts.OutDir)}
 		key := filepath.Clean(j.csv)
 		if first, dup := seen[key]; dup {
 			j.err = fmt.Errorf("%s: %w (%s, like %s)", filepath.Base(f), ErrDuplicateOutput, j.csv, first)
@@ -296,9 +297,9 @@ func newRun(ctx context.Context, files []string, opts ProcessOptions, workers in
 	return r
 }
 
-// outputPath is the CSV path for an input: its name with .csv for its
+// CSVPath is the CSV path for an input: its name with .csv for its
 // extension, in dir or beside the input.
-func outputPath(input, dir string) string {
+func CSVPath(input, dir string) string {
 	base := filepath.Base(input)
 	name := strings.TrimSuffix(base, filepath.Ext(base)) + ".csv"
 	if dir == "" {
@@ -401,7 +402,7 @@ func (r *run) loadFeatures() (*openface.Models, error) {
 		}
 		dir = d
 	}
-	m, err := loadFeatureModels(r.ctx, models.Open(dir))
+	m, err := helper.LoadFeatureModels(r.ctx, models.Open(dir))
 	// Parsing leaves tens of MB of garbage that this process would
 	// otherwise hold for the whole run.
 	debug.FreeOSMemory()
@@ -413,7 +414,7 @@ func (r *run) progress() {
 	if r.opts.Progress == nil {
 		return
 	}
-	p := ProcessProgress{
+	p := Progress{
 		Files:      len(r.jobs),
 		FilesDone:  r.filesDone,
 		Frames:     r.frames,
@@ -520,15 +521,15 @@ func (j *job) runChunk(q *queued) {
 		return
 	}
 	end := j.requestEnd(q.c)
-	req := AnalyseRequest{Path: j.path, Start: q.c.start, End: end, WarmUp: q.c.warmUp}
-	res, err := Analyse(j.ctx, j.run.pool, req, func(index int, fr openface.FrameResult) error {
+	req := helper.AnalyseRequest{Path: j.path, Start: q.c.start, End: end, WarmUp: q.c.warmUp}
+	res, err := helper.Analyse(j.ctx, j.run.pool, req, func(index int, fr openface.FrameResult) error {
 		return j.add(q.c, index, fr)
 	})
 	switch {
 	case err != nil && j.run.ctx.Err() != nil:
 		// Whatever the pool made of it, the run was interrupted.
 		err = j.interrupted()
-	case err != nil && worker.RemoteCode(err) != CodeBadInput:
+	case err != nil && worker.RemoteCode(err) != helper.CodeBadInput:
 		// The video package's errors name the file; the others get it,
 		// with the frames they hit.
 		err = fmt.Errorf("%s: frames %d-%d: %w", filepath.Base(j.path), q.c.start, q.c.end-1, err)

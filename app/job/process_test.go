@@ -1,4 +1,4 @@
-package app
+package job
 
 import (
 	"bytes"
@@ -14,6 +14,8 @@ import (
 	"testing"
 	"time"
 
+	"facemirror/app/helper"
+	"facemirror/app/internal/helpertest"
 	"facemirror/app/worker"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/openface"
@@ -48,7 +50,7 @@ const testWorkers = 2
 
 // processRun is a finished Process run and its output folder.
 type processRun struct {
-	report ProcessReport
+	report Report
 	dir    string
 	stderr string
 }
@@ -76,7 +78,7 @@ func (r processRun) csv(t *testing.T, input string) *openfacecsv.File {
 // bytes returns the bytes of the CSV written for an input.
 func (r processRun) bytes(t *testing.T, input string) []byte {
 	t.Helper()
-	b, err := os.ReadFile(outputPath(input, r.dir))
+	b, err := os.ReadFile(CSVPath(input, r.dir))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -85,20 +87,20 @@ func (r processRun) bytes(t *testing.T, input string) []byte {
 
 // processInputs runs Process on shared-media inputs with real helpers,
 // writing to a fresh temporary folder.
-func processInputs(t *testing.T, workers int, progress func(ProcessProgress), inputs ...string) processRun {
+func processInputs(t *testing.T, workers int, progress func(Progress), inputs ...string) processRun {
 	t.Helper()
 	return processInto(t, t.TempDir(), workers, progress, inputs...)
 }
 
 // processInto runs Process writing to dir.
-func processInto(t *testing.T, dir string, workers int, progress func(ProcessProgress), inputs ...string) processRun {
+func processInto(t *testing.T, dir string, workers int, progress func(Progress), inputs ...string) processRun {
 	t.Helper()
-	return processWith(t, dir, ProcessOptions{Workers: workers, Progress: progress}, inputs...)
+	return processWith(t, dir, Options{Workers: workers, Progress: progress}, inputs...)
 }
 
 // processWith runs Process with opts (its output folder and helpers set
 // here) writing to dir.
-func processWith(t *testing.T, dir string, opts ProcessOptions, inputs ...string) processRun {
+func processWith(t *testing.T, dir string, opts Options, inputs ...string) processRun {
 	t.Helper()
 	useRealHelpers(t)
 	var paths []string
@@ -109,8 +111,8 @@ func processWith(t *testing.T, dir string, opts ProcessOptions, inputs ...string
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
 	defer cancel()
 	opts.OutDir = dir
-	opts.Helpers = HelperConfig{EP: "cpu", Stderr: &stderr}
-	rep := Process(ctx, paths, opts)
+	opts.Helpers = helper.Config{EP: "cpu", Stderr: &stderr}
+	rep := Run(ctx, paths, opts)
 	return processRun{report: rep, dir: dir, stderr: stderr.String()}
 }
 
@@ -132,8 +134,9 @@ func oneHelperRun(t *testing.T) processRun {
 		if err != nil {
 			t.Fatal(err)
 		}
+		helpertest.RemoveAtExit(dir)
 		start := time.Now()
-		oneHelper.run = processWith(t, dir, ProcessOptions{Workers: testWorkers, WholeVideos: true}, processVideos...)
+		oneHelper.run = processWith(t, dir, Options{Workers: testWorkers, WholeVideos: true}, processVideos...)
 		t.Logf("whole-video run: %d frames in %v on %d helpers", oneHelper.run.report.Frames, time.Since(start).Round(time.Millisecond), testWorkers)
 	})
 	if oneHelper.run.dir == "" {
@@ -155,7 +158,7 @@ func TestProcessEqualsOpenFace(t *testing.T) {
 		name := strings.TrimSuffix(filepath.Base(path), filepath.Ext(path))
 		t.Run(name[:3], func(t *testing.T) {
 			ref := readCells(t, sharedtest.Reference(t, name+"/"+name+".csv"))
-			got := readCells(t, outputPath(path, run.dir))
+			got := readCells(t, CSVPath(path, run.dir))
 			if len(got) != len(ref) {
 				t.Fatalf("%d lines, the reference has %d", len(got), len(ref))
 			}
@@ -228,6 +231,7 @@ func sharedRun(t *testing.T) processRun {
 		if err != nil {
 			t.Fatal(err)
 		}
+		helpertest.RemoveAtExit(dir)
 		start := time.Now()
 		inputs := []string{d01Video, i01Image}
 		inputs = append(inputs, processVideos...)
@@ -465,11 +469,11 @@ func TestProcessImageAndRotatedVideo(t *testing.T) {
 		t.Fatalf("d01: %d rows, want 352", len(got.Rows))
 	}
 	ctx := testContext(t, 2*time.Minute)
-	pool := HelperConfig{EP: "cpu"}.NewPool(ctx, 1)
+	pool := helper.Config{EP: "cpu"}.NewPool(ctx, 1)
 	defer pool.Close()
 	frames := []int{0, 88, 176, 264, 351}
-	boxes := map[int]Rect{}
-	_, err := Detect(ctx, pool, DetectRequest{Path: sharedtest.Media(t, d01Video), Frames: frames}, func(f FrameFaces) error {
+	boxes := map[int]helper.Rect{}
+	_, err := helper.Detect(ctx, pool, helper.DetectRequest{Path: sharedtest.Media(t, d01Video), Frames: frames}, func(f helper.FrameFaces) error {
 		if face, ok := f.Face(); ok {
 			boxes[f.Index] = face.Box
 		}
@@ -592,7 +596,7 @@ func TestProcessIsDeterministicAndSurvivesAHelperCrash(t *testing.T) {
 	first := sharedRun(t)
 	var once sync.Once
 	killed := make(chan error, 1)
-	again := processInputs(t, testWorkers, func(p ProcessProgress) {
+	again := processInputs(t, testWorkers, func(p Progress) {
 		if p.FramesDone >= 60 {
 			once.Do(func() { killed <- killHelper() })
 		}
@@ -623,11 +627,11 @@ func TestProcessInterrupted(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithCancel(testContext(t, 5*time.Minute))
 	defer cancel()
-	rep := Process(ctx, []string{sharedtest.Media(t, "videos/v01_talking_frontal_glasses_480x360.mp4")}, ProcessOptions{
+	rep := Run(ctx, []string{sharedtest.Media(t, "videos/v01_talking_frontal_glasses_480x360.mp4")}, Options{
 		OutDir:  dir,
 		Workers: testWorkers,
-		Helpers: HelperConfig{EP: "cpu"},
-		Progress: func(p ProcessProgress) {
+		Helpers: helper.Config{EP: "cpu"},
+		Progress: func(p Progress) {
 			if p.FramesDone >= 20 {
 				cancel()
 			}
@@ -641,200 +645,6 @@ func TestProcessInterrupted(t *testing.T) {
 	}
 	if len(rep.Helpers) == 0 {
 		t.Error("no helper exit states")
-	}
-}
-
-// Every broken or face-less file of media/bad in one command: a specific
-// error and no CSV for files that cannot be read, a CSV whose rows all
-// say success 0 for valid videos without a usable face, a CSV with the
-// face for the awkward but valid ones, and exit status 1.
-func TestProcessBadInputs(t *testing.T) {
-	useRealHelpers(t)
-	bad := sharedtest.Media(t, "bad")
-	entries, err := os.ReadDir(bad)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var files []string
-	for _, e := range entries {
-		files = append(files, filepath.Join(bad, e.Name()))
-	}
-	// What each file must give: a video error, or a CSV without or with
-	// a face.
-	const noFace, face = "no face", "face"
-	want := map[string]any{
-		"b01": video.ErrEmpty,
-		"b02": video.ErrTruncated,
-		"b03": video.ErrNotMedia,
-		"b04": video.ErrNotMedia,
-		"b05": video.ErrNoVideoStream,
-		"b06": noFace,
-		"b07": noFace,
-		"b08": face,
-		"b09": face,
-		"b10": face,
-		"b12": video.ErrTruncated,
-		"b13": video.ErrEmpty,
-		"b14": video.ErrNotMedia,
-	}
-	if len(files) != len(want) {
-		t.Fatalf("media/bad holds %d files, the test knows %d", len(files), len(want))
-	}
-	dir := t.TempDir()
-	ctx := testContext(t, 5*time.Minute)
-	code, stdout, stderr := runCLI(t, ctx, append([]string{"process", "--mode", "aus", "--out", dir, "--workers", "2"}, files...)...)
-	if code != ExitFailed {
-		t.Errorf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, ExitFailed, stdout, stderr)
-	}
-	var csvs []string
-	for _, f := range files {
-		short := filepath.Base(f)[:3]
-		csvPath := outputPath(f, dir)
-		_, statErr := os.Stat(csvPath)
-		switch w := want[short].(type) {
-		case error:
-			probeErr := probeError(t, f)
-			if !errors.Is(probeErr, w) {
-				t.Errorf("%s: probe error %v, want %v", short, probeErr, w)
-			}
-			if line := "facemirror process: " + probeErr.Error() + " (no CSV written)"; !strings.Contains(stderr, line) {
-				t.Errorf("%s: stderr lacks %q", short, line)
-			}
-			if statErr == nil {
-				t.Errorf("%s: a CSV was written for a file that cannot be read", short)
-			}
-		case string:
-			if statErr != nil {
-				t.Errorf("%s: no CSV: %v\nstderr:\n%s", short, statErr, stderr)
-				continue
-			}
-			csvs = append(csvs, filepath.Base(csvPath))
-			got, err := openfacecsv.ReadFile(csvPath)
-			if err != nil {
-				t.Fatal(err)
-			}
-			info, err := video.Probe(ctx, f)
-			if err != nil {
-				t.Fatal(err)
-			}
-			faces := 0
-			for _, row := range got.Rows {
-				if row.Success {
-					faces++
-				}
-			}
-			if len(got.Rows) != info.Frames {
-				t.Errorf("%s: %d rows for %d frames", short, len(got.Rows), info.Frames)
-			}
-			if (w == noFace) != (faces == 0) || (w == face && faces < len(got.Rows)/2) {
-				t.Errorf("%s: face in %d of %d frames, want %s", short, faces, len(got.Rows), w)
-			}
-			if line := fmt.Sprintf("%s: %d frames, %v", f, info.Frames, ErrNoFace); w == noFace && !strings.Contains(stdout, line) {
-				t.Errorf("%s: stdout lacks %q:\n%s", short, line, stdout)
-			}
-		}
-	}
-	// Only the finished CSVs: no temporary or partial files.
-	var names []string
-	left, _ := os.ReadDir(dir)
-	for _, e := range left {
-		names = append(names, e.Name())
-	}
-	sort.Strings(names)
-	sort.Strings(csvs)
-	if strings.Join(names, "|") != strings.Join(csvs, "|") {
-		t.Errorf("output folder holds %q, want exactly %q", names, csvs)
-	}
-	if !strings.Contains(stdout, "13 files: 3 with a face, 2 without a face in any frame, 8 failed") {
-		t.Errorf("no summary on stdout:\n%s", stdout)
-	}
-}
-
-// probeError returns the error video.Probe gives for a file.
-func probeError(t *testing.T, path string) error {
-	t.Helper()
-	_, err := video.Probe(context.Background(), path)
-	if err == nil {
-		t.Fatalf("%s probes fine", path)
-	}
-	return err
-}
-
-// The exit status tells a clean run (0) from one where some file has no
-// face at all (3); the same output named twice is refused for the
-// second.
-func TestProcessExitStatuses(t *testing.T) {
-	useRealHelpers(t)
-	oneFrame := sharedtest.Media(t, "bad/b10_one_frame_real_face_480x360.mp4")
-	tiny := sharedtest.Media(t, "bad/b07_tiny_32x32_real_face_3s.mp4")
-	ctx := testContext(t, 5*time.Minute)
-	cases := []struct {
-		files  []string
-		status int
-		stdout []string
-		stderr []string
-	}{
-		{[]string{oneFrame}, 0,
-			[]string{oneFrame + ": 1 frames, face tracked in 1 -> "}, nil},
-		{[]string{tiny}, ExitNoFace,
-			[]string{tiny + ": 90 frames, no face found in any frame (every row has success 0) -> "}, nil},
-		{[]string{oneFrame, oneFrame}, ExitFailed,
-			[]string{"2 files: 1 with a face, 0 without a face in any frame, 1 failed"},
-			[]string{"facemirror process: b10_one_frame_real_face_480x360.mp4: " + ErrDuplicateOutput.Error()}},
-	}
-	for _, tc := range cases {
-		dir := t.TempDir()
-		code, stdout, stderr := runCLI(t, ctx, append([]string{"process", "--out", dir, "--workers", "1"}, tc.files...)...)
-		if code != tc.status {
-			t.Errorf("%v: exit status %d, want %d\nstderr:\n%s", tc.files, code, tc.status, stderr)
-		}
-		for _, s := range tc.stdout {
-			if !strings.Contains(stdout, s) {
-				t.Errorf("%v: stdout lacks %q:\n%s", tc.files, s, stdout)
-			}
-		}
-		for _, s := range tc.stderr {
-			if !strings.Contains(stderr, s) {
-				t.Errorf("%v: stderr lacks %q:\n%s", tc.files, s, stderr)
-			}
-		}
-	}
-}
-
-func TestProcessUsageErrors(t *testing.T) {
-	ctx := testContext(t, time.Minute)
-	cases := []struct {
-		args []string
-		msg  string
-	}{
-		{[]string{"process"}, "usage: facemirror process"},
-		{[]string{"process", "--mode", "mirror", "a.mp4"}, `--mode "mirror": want aus`},
-		{[]string{"process", "--workers", "0", "a.mp4"}, "--workers 0: want at least 1"},
-		{[]string{"process", "--ep", "cpu", "a.mp4"}, "flag provided but not defined: -ep"},
-		{[]string{"process", "--whole-videos=maybe", "a.mp4"}, `invalid boolean value "maybe" for -whole-videos`},
-		{[]string{"process", "--bogus", "a.mp4"}, "flag provided but not defined: -bogus"},
-	}
-	for _, tc := range cases {
-		code, _, stderr := runCLI(t, ctx, tc.args...)
-		if code != 2 || !strings.Contains(stderr, tc.msg) {
-			t.Errorf("%v: status %d, stderr %q; want 2 and %q", tc.args, code, stderr, tc.msg)
-		}
-	}
-	// An output folder that cannot be made fails the command at once.
-	notDir := filepath.Join(t.TempDir(), "file")
-	if err := os.WriteFile(notDir, nil, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if code, _, stderr := runCLI(t, ctx, "process", "--out", notDir, "a.mp4"); code != ExitFailed || !strings.Contains(stderr, "create the output folder") {
-		t.Errorf("--out naming a file: status %d, stderr %q", code, stderr)
-	}
-	if !IsCommand("process") {
-		t.Error(`IsCommand("process") is false`)
-	}
-	var usage bytes.Buffer
-	Usage(&usage)
-	if !strings.Contains(usage.String(), "facemirror "+processUsage) {
-		t.Errorf("usage lacks the process command:\n%s", usage.String())
 	}
 }
 
@@ -852,7 +662,7 @@ func TestExitStatus(t *testing.T) {
 		{[]FileReport{bad}, ExitFailed},
 	}
 	for _, tc := range cases {
-		if got := (ProcessReport{Files: tc.files}).ExitStatus(); got != tc.want {
+		if got := (Report{Files: tc.files}).ExitStatus(); got != tc.want {
 			t.Errorf("%+v: exit status %d, want %d", tc.files, got, tc.want)
 		}
 	}
@@ -868,7 +678,7 @@ func TestProcessEqualsInProcessAnalysis(t *testing.T) {
 	run := sharedRun(t)
 	path := sharedtest.Media(t, v01)
 	ctx := testContext(t, 5*time.Minute)
-	c, err := worker.Start(ctx, HelperConfig{EP: "cpu", Threads: 1}.Options())
+	c, err := worker.Start(ctx, helper.Config{EP: "cpu", Threads: 1}.Options())
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -879,8 +689,8 @@ func TestProcessEqualsInProcessAnalysis(t *testing.T) {
 	}
 	landmarks := make([]openface.Landmarks, info.Frames)
 	for _, ch := range planChunks(info.Frames, testWorkers) {
-		req := AnalyseRequest{Path: path, Start: ch.start, End: ch.end, WarmUp: ch.warmUp}
-		res, err := Analyse(ctx, c, req, func(i int, fr openface.FrameResult) error {
+		req := helper.AnalyseRequest{Path: path, Start: ch.start, End: ch.end, WarmUp: ch.warmUp}
+		res, err := helper.Analyse(ctx, c, req, func(i int, fr openface.FrameResult) error {
 			if fr.Rejected != openface.Accepted {
 				return fmt.Errorf("frame %d: landmarks rejected (%v)", i, fr.Rejected)
 			}
@@ -897,7 +707,7 @@ func TestProcessEqualsInProcessAnalysis(t *testing.T) {
 			t.Errorf("chunk %v: result %+v", ch, res)
 		}
 	}
-	fm, err := openface.LoadModels(installedModels(t))
+	fm, err := openface.LoadModels(helpertest.Models(t))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -933,9 +743,9 @@ func TestProcessWithWrongContainerFrameCount(t *testing.T) {
 			dir := t.TempDir()
 			ctx := testContext(t, 5*time.Minute)
 			var stderr lockedBuffer
-			r := newRun(ctx, []string{sharedtest.Media(t, v01)}, ProcessOptions{
+			r := newRun(ctx, []string{sharedtest.Media(t, v01)}, Options{
 				OutDir:  dir,
-				Helpers: HelperConfig{EP: "cpu", Stderr: &stderr},
+				Helpers: helper.Config{EP: "cpu", Stderr: &stderr},
 			}, testWorkers)
 			r.probe = func(ctx context.Context, path string) (video.Info, error) {
 				info, err := video.ProbeHeader(ctx, path)
@@ -964,4 +774,14 @@ func TestProcessWithWrongContainerFrameCount(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestMain lets the test binary be its own helper (helpertest.Main).
+func TestMain(m *testing.M) { helpertest.Main(m) }
+
+func useRealHelpers(t testing.TB) { t.Helper(); helpertest.UseRealHelpers(t) }
+
+func testContext(t *testing.T, d time.Duration) context.Context {
+	t.Helper()
+	return helpertest.Context(t, d)
 }

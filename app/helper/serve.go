@@ -1,13 +1,15 @@
-package app
+package helper
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"time"
 
@@ -18,38 +20,68 @@ import (
 	"facemirror/pipeline/video"
 )
 
-const workerUsage = "worker [--ep auto|cpu|coreml|cuda] [--threads N] [--models DIR] [--ort LIB] [--verbose]"
-
 // seekChunk is how many frames a detect request skips between two signs of
 // life to its client; decoding a chunk takes well under a second even for
 // 4K video.
 const seekChunk = 32
 
-// RunWorker is "facemirror worker": a helper process serving the request
-// kinds KindDetect, KindInfo and KindAnalyse on stdin and stdout (package
-// app/worker's protocol) until its client shuts it down. args are the
-// flags after "worker". It returns the exit status.
+// Usage is the helper command's usage line.
+const Usage = "worker [--ep auto|cpu|coreml|cuda] [--threads N] [--models DIR] [--ort LIB] [--verbose]"
+
+// Main is "facemirror worker" with its arguments after "worker" (as
+// Config.Options builds them): it parses them and serves (Serve). It
+// returns the exit status.
+func Main(ctx context.Context, args []string, version string, stdin io.Reader, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	fs.Usage = func() {
+		fmt.Fprintln(stderr, "usage: facemirror "+Usage)
+		fs.PrintDefaults()
+	}
+	opts := ServeOptions{Version: version}
+	fs.StringVar(&opts.EP, "ep", "auto", "execution provider: auto, cpu, coreml or cuda")
+	fs.IntVar(&opts.Threads, "threads", 0, "ONNX Runtime intra-op threads (0: ONNX Runtime's default)")
+	fs.StringVar(&opts.ModelsDir, "models", "", "model folder (default $"+models.EnvDir+" or the user cache folder)")
+	fs.StringVar(&opts.Library, "ort", "", "ONNX Runtime shared library (default: the usual lookup)")
+	fs.BoolVar(&opts.Verbose, "verbose", false, "also log informational messages (execution provider choice)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return 0
+		}
+		return 2
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(stderr, "facemirror worker: unexpected argument %q\n", fs.Arg(0))
+		return 2
+	}
+	return Serve(ctx, opts, stdin, stdout, stderr)
+}
+
+// ServeOptions configures a helper process.
+type ServeOptions struct {
+	// EP is the execution provider: auto, cpu, coreml or cuda.
+	EP string
+	// Threads is ONNX Runtime's intra-op thread count (0: its default).
+	Threads int
+	// ModelsDir and Library override the model folder and the ONNX
+	// Runtime library; empty means the usual lookup.
+	ModelsDir, Library string
+	// Verbose also logs informational messages.
+	Verbose bool
+	// Version is the program's version, told to clients in the handshake.
+	Version string
+}
+
+// Serve is "facemirror worker": a helper process serving the request
+// kinds of this package on stdin and stdout (package app/worker's
+// protocol) until its client shuts it down. It returns the exit status.
 //
 // When stdout is the process's real standard output it is reserved for the
 // protocol (worker.ReserveStdout), so that stray prints from ONNX Runtime
 // or OpenCV land on stderr. ONNX Runtime and the models load on the first
 // request that needs them and are reused by all later ones.
-func RunWorker(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	fs := newFlags("worker", stderr, workerUsage)
-	ep := fs.String("ep", "auto", "execution provider: auto, cpu, coreml or cuda")
-	threads := fs.Int("threads", 0, "ONNX Runtime intra-op threads (0: ONNX Runtime's default)")
-	modelsDir := fs.String("models", "", "model folder (default $"+models.EnvDir+" or the user cache folder)")
-	ortLib := fs.String("ort", "", "ONNX Runtime shared library (default: the usual lookup)")
-	verbose := fs.Bool("verbose", false, "also log informational messages (execution provider choice)")
-	rest, err := parseArgs(fs, args)
-	if err != nil {
-		return usageStatus(err)
-	}
-	if len(rest) > 0 {
-		fmt.Fprintf(stderr, "facemirror worker: unexpected argument %q\n", rest[0])
-		return 2
-	}
-	if err := checkEP(*ep); err != nil {
+func Serve(ctx context.Context, opts ServeOptions, stdin io.Reader, stdout, stderr io.Writer) int {
+	if err := CheckEP(opts.EP); err != nil {
 		fmt.Fprintln(stderr, "facemirror worker:", err)
 		return 2
 	}
@@ -63,16 +95,16 @@ func RunWorker(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		defer reserved.Close()
 		out = reserved
 	}
-	e := &engine{ep: *ep, threads: *threads, modelsDir: *modelsDir, library: *ortLib, log: helperLogger(stderr, *verbose)}
+	e := &engine{ep: opts.EP, threads: opts.Threads, modelsDir: opts.ModelsDir, library: opts.Library, log: helperLogger(stderr, opts.Verbose)}
 	defer e.close()
-	err = worker.Serve(ctx, stdin, out, worker.ServerOptions{
+	err := worker.Serve(ctx, stdin, out, worker.ServerOptions{
 		Handlers: map[string]worker.Handler{
 			KindDetect:  e.detect,
 			KindInfo:    e.info,
 			KindAnalyse: e.analyse,
 		},
 		Program: "facemirror",
-		Version: Version,
+		Version: opts.Version,
 		Log:     stderr,
 	})
 	if err != nil {
@@ -80,6 +112,17 @@ func RunWorker(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return 1
 	}
 	return 0
+}
+
+// EPNames are the accepted execution provider names.
+func EPNames() []string { return []string{"auto", "cpu", "coreml", "cuda"} }
+
+// CheckEP reports whether ep names an execution provider; empty means auto.
+func CheckEP(ep string) error {
+	if ep == "" || slices.Contains(EPNames(), ep) {
+		return nil
+	}
+	return fmt.Errorf("--ep %q: want one of %s", ep, strings.Join(EPNames(), ", "))
 }
 
 // helperLogger logs warnings (and with verbose, information) to w. The

@@ -1,0 +1,27 @@
+package helper
+
+import (
+	"strings"
+	"testing"
+)
+
+// Helpers run without the display and with their memory settings, unless
+// the user chose others.
+func TestHelperEnv(t *testing.T) {
+	cases := []struct{ env, want []string }{
+		{
+			[]string{"PATH=/bin", "DISPLAY=:0", "WAYLAND_DISPLAY=wayland-0", "HOME=/root", "DISPLAYX=kept"},
+			[]string{"PATH=/bin", "HOME=/root", "DISPLAYX=kept", "GOGC=50", "MALLOC_ARENA_MAX=2", "MALLOC_MMAP_THRESHOLD_=1048576"},
+		},
+		{
+			[]string{"GOGC=off", "MALLOC_ARENA_MAX=8", "MALLOC_MMAP_THRESHOLD_=65536"},
+			[]string{"GOGC=off", "MALLOC_ARENA_MAX=8", "MALLOC_MMAP_THRESHOLD_=65536"},
+		},
+	}
+	for _, tc := range cases {
+		if got := helperEnv(tc.env); strings.Join(got, "|") != strings.Join(tc.want, "|") {
+			t.Errorf("helperEnv(%q) = %q, want %q", tc.env, got, tc.want)
+		}
+	}
+}
+
