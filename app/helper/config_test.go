@@ -24,4 +24,3 @@ func TestHelperEnv(t *testing.T) {
 		}
 	}
 }
-
