@@ -1,0 +1,183 @@
+package asymmetry
+
+import (
+	"bufio"
+	"fmt"
+	"math"
+	"os"
+	"path/filepath"
+	"strconv"
+)
+
+// Printing precision: the timestamp and intensities as OpenFace prints
+// them, so the per-frame table reads like the files it comes from; the
+// summary with more decimals, because means of 2-decimal values carry
+// more information than any one of them.
+const (
+	precTimestamp = 3
+	precIntensity = 2
+	precSummary   = 4
+)
+
+// WriteAsymmetry writes the per-frame table (<stem>_asymmetry.csv) to path
+// atomically. A table whose lengths disagree is refused before anything
+// is created.
+func (t Table) WriteAsymmetry(path string) error {
+	if err := t.validate(); err != nil {
+		return fmt.Errorf("asymmetry: %s: %w", path, err)
+	}
+	return writeAtomic(path, func(w *bufio.Writer) error {
+		b := []byte("frame,timestamp,success_left,success_right")
+		for _, name := range t.Names {
+			b = append(b, ',')
+			b = append(b, name...)
+			b = append(b, "_left,"...)
+			b = append(b, name...)
+			b = append(b, "_right,"...)
+			b = append(b, name...)
+			b = append(b, "_diff"...)
+		}
+		b = append(b, '\n')
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		for f, ts := range t.Timestamps {
+			b = strconv.AppendInt(b[:0], int64(f+1), 10)
+			b = append(b, ',')
+			b = strconv.AppendFloat(b, ts, 'f', precTimestamp, 64)
+			b = appendFlag(append(b, ','), t.Left.Success[f])
+			b = appendFlag(append(b, ','), t.Right.Success[f])
+			for a := range t.Names {
+				l, r := t.Left.Intensity[f][a], t.Right.Intensity[f][a]
+				b = strconv.AppendFloat(append(b, ','), l, 'f', precIntensity, 64)
+				b = strconv.AppendFloat(append(b, ','), r, 'f', precIntensity, 64)
+				b = appendFixed(append(b, ','), l-r, precIntensity)
+			}
+			b = append(b, '\n')
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// WriteSummary writes summary rows (<stem>_summary.csv) to path
+// atomically. Means of rows with Frames 0, and the index of rows without
+// HasAI, are written as empty fields.
+func WriteSummary(path string, rows []SummaryRow) error {
+	for _, r := range rows {
+		if !validName(r.Item) || !validName(r.Kind) {
+			return fmt.Errorf("asymmetry: %s: %w: summary item %q of kind %q", path, ErrShape, r.Item, r.Kind)
+		}
+		if r.Frames < 0 {
+			return fmt.Errorf("asymmetry: %s: %w: %s has %d frames", path, ErrShape, r.Item, r.Frames)
+		}
+		if r.Frames > 0 {
+			for _, v := range []float64{r.MeanLeft, r.MeanRight, r.MeanAbsDiff, r.AI} {
+				if math.IsNaN(v) || math.IsInf(v, 0) {
+					return fmt.Errorf("asymmetry: %s: %w: %s has value %v", path, ErrShape, r.Item, v)
+				}
+			}
+		}
+	}
+	return writeAtomic(path, func(w *bufio.Writer) error {
+		b := []byte("item,kind,frames,mean_left,mean_right,mean_abs_diff,asymmetry_index\n")
+		if _, err := w.Write(b); err != nil {
+			return err
+		}
+		for _, r := range rows {
+			b = append(b[:0], r.Item...)
+			b = append(b, ',')
+			b = append(b, r.Kind...)
+			b = strconv.AppendInt(append(b, ','), int64(r.Frames), 10)
+			if r.Frames > 0 {
+				b = appendFixed(append(b, ','), r.MeanLeft, precSummary)
+				b = appendFixed(append(b, ','), r.MeanRight, precSummary)
+				b = appendFixed(append(b, ','), r.MeanAbsDiff, precSummary)
+				b = append(b, ',')
+				if r.HasAI {
+					b = appendFixed(b, r.AI, precSummary)
+				}
+			} else {
+				b = append(b, ",,,,"...) // four empty values
+			}
+			b = append(b, '\n')
+			if _, err := w.Write(b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+func appendFlag(b []byte, ok bool) []byte {
+	if ok {
+		return append(b, '1')
+	}
+	return append(b, '0')
+}
+
+// appendFixed prints v with prec decimals, dropping the sign of a value
+// that rounds to zero: "-0.00" would read as a (tiny) asymmetry towards
+// the right where there is none.
+func appendFixed(b []byte, v float64, prec int) []byte {
+	start := len(b)
+	b = strconv.AppendFloat(b, v, 'f', prec, 64)
+	if b[start] != '-' {
+		return b
+	}
+	for _, c := range b[start+1:] {
+		if c != '0' && c != '.' {
+			return b
+		}
+	}
+	return append(b[:start], b[start+1:]...)
+}
+
+// writeAtomic fills a temporary file beside path through write, syncs it
+// and renames it over path, so that readers see either the old file or
+// the complete new one. On any error the temporary file is removed and
+// path is left as it was.
+func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
+	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
+	if err != nil {
+		return fmt.Errorf("asymmetry: %s: %w", path, err)
+	}
+	name := tmp.Name()
+	defer func() {
+		if err != nil {
+			tmp.Close()
+			os.Remove(name)
+			err = fmt.Errorf("asymmetry: %s: %w", path, err)
+		}
+	}()
+	bw := bufio.NewWriterSize(tmp, 1<<16)
+	if err := write(bw); err != nil {
+		return err
+	}
+	if err := bw.Flush(); err != nil {
+		return err
+	}
+	// CreateTemp makes the file private; give it the mode of an ordinary
+	// new output file.
+	if err := tmp.Chmod(0o644); err != nil {
+		return err
+	}
+	if err := tmp.Sync(); err != nil {
+		return err
+	}
+	if err := tmp.Close(); err != nil {
+		return err
+	}
+	if err := os.Rename(name, path); err != nil {
+		return err
+	}
+	// Make the rename durable too; the new file is complete either way,
+	// so a failure here is not reported.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}

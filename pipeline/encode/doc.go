@@ -1,0 +1,193 @@
+// Package encode writes the frames FaceMirror produces (8-bit BGR, 3 bytes
+// per pixel, rows of 3*Width bytes) to a video file by driving an ffmpeg
+// child process over its stdin (Debian 12's ffmpeg 5.1). Two kinds of file
+// are made: H264 (.mp4) for people to watch in any player, and FFV1 (.mkv),
+// lossless, for the program to analyse again with the same result as the
+// frames it held in memory.
+//
+// Usage:
+//
+//	w, err := encode.Create(ctx, "clip_left_mirrored"+encode.H264.Ext(), encode.Options{
+//		Codec: encode.H264, Width: info.Width, Height: info.Height,
+//		Rate: info.FPS, AudioFrom: source,
+//	})
+//	if err != nil { ... }
+//	defer w.Abort() // a no-op once Commit has succeeded
+//	for ... { if err := w.Write(pix, frame.Time); err != nil { ... } }
+//	return w.Commit()
+//
+// # Getting frames and their times into ffmpeg
+//
+// Raw video over a pipe carries no timestamps, so the frames travel as a
+// minimal live Matroska stream written here (mkvstream.go): an EBML header, a Segment of unknown size, one uncompressed BGR
+// track (V_UNCOMPRESSED with the FourCC "BGR" 24, which FFmpeg decodes as
+// its bgr24 format without any conversion) and one Cluster per frame
+// holding a single SimpleBlock with the frame's time. Matroska was chosen
+// over NUT, the other format FFmpeg reads raw RGB from a pipe with
+// timestamps, because it needs no checksums, no syncpoints and no
+// variable-length tables; one Cluster per frame keeps every time absolute,
+// so no gap between frames can overflow the Block's 16-bit relative time.
+// The stream's clock is one microsecond: finer than every output clock, so
+// its single rounding never moves a frame to another output tick. Each
+// frame costs about 25 header bytes; the 6 MB of a 1080p frame go to the
+// pipe straight from the caller's slice (only odd H.264 sizes are copied,
+// to pad them).
+//
+// One path serves both modes. With a constant rate, frame i is sent at
+// exactly i*Den/Num seconds and ffmpeg gets -r Num/Den, which makes its
+// encoder clock exactly 1/Rate; its rounding to that clock undoes the
+// microsecond rounding, so frame i is tick i. With VariableRate the times
+// given to Write (relative to the first one) are sent and the encoder's
+// clock is the container's finest: 1/90000 s in .mp4 (the MPEG clock, 11
+// µs, set as the track timescale with -video_track_timescale) and 1 ms in
+// .mkv (ffmpeg 5.1's Matroska muxer always counts milliseconds). In both
+// modes -fps_mode passthrough keeps every frame with its own time, never
+// dropping or duplicating one, and -r still sets the nominal rate.
+//
+// # Exact frame rate and timestamps when read back
+//
+// pipeline/video reports FFmpeg's average frame rate (avg_frame_rate) and
+// per-frame times; measured through it (TestConstantRate,
+// TestVariableRate, TestMatroskaRates):
+//
+//   - .mp4: ffmpeg's MP4 timescale for a constant rate is the rate's
+//     numerator times a power of two (30000 for 30000/1001, 15360 for 30/1),
+//     every sample lasts exactly Den ticks, and the demuxer derives the
+//     average rate from those tables: every rate comes back exactly
+//     (30000/1001, 24000/1001, 25/1, 30/1, 60000/1001, also 519168/19667),
+//     and every frame time within microseconds. Variable-rate times come
+//     back to 1/90000 s (tested with b09's and e02's own times too); the
+//     average rate is then the file's true average, in which the last
+//     frame counts as lasting 1/Rate, so it is close to Rate but not equal
+//     (b09: 9450000/450643 for 21/1).
+//   - .mkv: Matroska counts milliseconds, so frame times come back within
+//     0.5 ms (33, 67, 100 ms at 29.97). The average rate comes from the
+//     track's DefaultDuration (one frame in nanoseconds, which ffmpeg
+//     writes from -r): FFmpeg's demuxer turns it into the nearest fraction
+//     whose numerator and denominator are at most 30000. Measured: every
+//     integer rate from 1 to 240, 30000/1001, 24000/1001, 15000/1001,
+//     12000/1001, 2997/100 and 18000/601 come back exactly; a rate whose
+//     reduced numerator exceeds 30000 cannot: 60000/1001 comes back as
+//     19001/317 (59.940063 instead of 59.940060), 48000/1001 as 7001/146,
+//     and an average like 519168/19667 (a variable-rate phone video) as
+//     25474/965. Leaving DefaultDuration out (ffmpeg omits it only when
+//     told a rate of 1000/1 or more) makes FFmpeg guess the rate from the
+//     first frames instead: 60000/1001 came back right for 64x48 frames
+//     but as 1000/1 for 1080p FFV1, so that is no way out.
+//     For these rates the timestamps stay right; only Info.FPS differs, in
+//     the eighth significant digit. With VariableRate the average rate is
+//     the same DefaultDuration's, so it is Rate within the same limits
+//     (b09's 21/1 comes back as 21/1, e02's 519168/19667 as 25474/965).
+//
+// # Pixel formats
+//
+// FFV1 stores bgr0: the BGR bytes plus a padding byte, so conversion from
+// bgr24 and back is a reordering that loses nothing. (FFV1 has no 8-bit
+// planar RGB encoder in ffmpeg 5.1: asking for gbrp also gives bgr0.) The
+// tests read every frame back through pipeline/video (OpenCV's conversion
+// to BGR) and compare bytes: equal, odd and one-pixel sizes included.
+// Frames of at least 320x240 pixels (by area) are coded as FFV1 level 3
+// with 12 slices, which lets ffmpeg encode on both cores (1080p: 15
+// frames/s with one slice, 23 with 12, for 1.4 % more bytes); smaller
+// frames use level 1, because level 3 with several slices fails or,
+// worse, decodes wrongly on tiny frames (measured: 4x4 with 12 slices, 2x2
+// with 4). Every frame is a keyframe (-g 1): 0.4 % more bytes, and damage
+// to one frame cannot spread to the next.
+//
+// H.264 is yuv420p, High profile, the format every player decodes. The
+// conversion uses the BT.601 matrix in limited range, the one OpenCV (and
+// so pipeline/video) applies when decoding, and the stream is tagged
+// smpte170m so players apply it too. swscale's accurate rounding is on:
+// its fast path truncates, which shifted blue by 1.8 levels on a test
+// gradient (0.4 with it), and costs 8 % of the encoding speed. Read back
+// through pipeline/video, a smooth test picture differs from the frame
+// written by 1.4-1.9 levels on average (worst frame per test); 1.3 of that
+// is the two colour conversions alone (measured with lossless H.264),
+// mostly OpenCV's own fast conversion back to BGR.
+//
+// # H.264 speed: the preset
+//
+// libx264 presets measured on the 2-core development machine, encoding the
+// first 100 frames of d04 (1920x1080, real footage) from bgr24 at CRF 18
+// with the conversion above, in frames/s. "Quiet": nothing else running,
+// 3-4 runs each, consistent. "Loaded": other builds and tests kept about
+// one core busy, 5-10 runs each, scattered widely, so medians:
+//
+//	preset     quiet, 1 encoder   quiet, 3 at once   loaded, 1   loaded, 3   100 frames   Mbit/s at 23.976
+//	ultrafast  78-86              72-99 (total)      61          82          6.02 MB      11.5
+//	superfast  52-58              57-66              56          32          3.58 MB       6.9
+//	veryfast   40-44              42-48              33          25          1.92 MB       3.7
+//	faster     28-31              29-32              21          25          2.09 MB       4.0
+//
+// veryfast is used: the slowest preset that keeps three simultaneous 1080p
+// encoders (the left, right and debug videos) above 30 frames/s in total,
+// with files half the size of superfast's. faster is no better: barely 30
+// frames/s and larger files at the same CRF. ultrafast drops CABAC and
+// B-frames and makes files three times larger. Should the analysis running
+// beside the encoders leave them less than the whole machine (loaded
+// column), superfast is the preset that still gives about 30 frames/s
+// for three, at 1.9 times the size; it is one constant (x264Preset).
+// CRF 18 is the usual "visually lossless" setting: the videos are watched
+// by clinicians looking for small asymmetries (CRF 20 would save a
+// fifth). ffmpeg's default threading is kept: one x264 already keeps both
+// cores busy, which is why three at once are not three times as fast.
+// BenchmarkWrite1080p measures the whole path (Go, pipe, ffmpeg, including
+// start and Commit): H.264 32-35 frames/s, FFV1 19-20 frames/s with the
+// machine otherwise quiet (25-40 and 11-21 loaded).
+//
+// # Odd sizes
+//
+// yuv420p needs an even width and height, and H.264 can only crop its
+// 4:2:0 pictures by whole chroma samples (h264_metadata refuses
+// crop_right=1: "must be a multiple of 2"; libx264 refuses odd sizes), so
+// an odd width or height cannot be stored exactly: the frame is padded to
+// even by repeating its last column and row (no artificial edge for the
+// encoder), and the .mp4 is one pixel wider and/or taller than the frames
+// written; players show that extra line, pipeline/video reads it.
+// FFV1 stores odd sizes exactly.
+//
+// # Audio
+//
+// With Options.AudioFrom, ffprobe (the one beside ffmpeg) is asked once,
+// before ffmpeg starts, which audio streams the source has; each is mapped
+// into the output, so the output has audio exactly when the source has.
+// Deciding up front keeps it to one ffmpeg run instead of retrying a whole
+// encode after the muxer refused a codec. .mkv copies every codec. .mp4
+// copies AAC and MP3, which QuickTime, Windows and the browsers all play
+// from MP4, and converts anything else (MPEG-1 Layer II, PCM, FLAC, Opus,
+// AC-3, ...) to AAC: ffmpeg's MP4 muxer accepts several of those, but a
+// video a player shows in silence is worse than a re-encoded sound track.
+//
+// The frames start at the source's first video frame, while ffmpeg lines
+// up each input by its earliest packet; when the source's audio starts
+// before its video, the audio is shifted (-itsoffset) by the difference, so
+// sound stays in sync (MP4 then trims the early audio with an edit list).
+// Audio that starts later (e02: 2.43 s) keeps its delay. Only the audio
+// streams are mapped and -map_metadata -1 drops the source's metadata, so a
+// phone video's rotation (a display matrix on its video stream) never
+// reaches the output, whose frames are already upright.
+//
+// # Atomic files, failures and processes
+//
+// ffmpeg writes a temporary file in the destination folder named
+// ".<name>.tmp-<random><ext>" (hidden, same file system, so the final
+// rename is atomic; the muxer is named with -f regardless of the name).
+// Commit closes ffmpeg's input, waits for it, and renames the file onto
+// the destination only if ffmpeg exited with status 0, replacing any
+// older file there only then. Cancelling the context kills ffmpeg and
+// removes the temporary file without any further call; so do Abort, any
+// Write error and ffmpeg dying on its own, and every later call returns
+// the same error. ffmpeg runs with -loglevel error, so the end of what it
+// prints is the reason it failed; a goroutine collects it while frames are
+// written (a full stderr pipe would otherwise stall ffmpeg and then the
+// Writer), and errors quote it: "encode left.mp4: ffmpeg exited with
+// status 1 while writing frame 8: av_interleaved_write_frame(): No space
+// left on device". A Write into a pipe ffmpeg has closed reports that, not
+// "broken pipe". Abort kills ffmpeg, so it also ends a Write blocked on a
+// full pipe, and returns only after ffmpeg has been reaped.
+//
+// Memory: an ffmpeg writing 1080p needs about 300 MB for H.264 (veryfast;
+// 245 MB with superfast) and 390 MB for FFV1 (its coder's state, the same with one slice or 12);
+// the Writer itself holds no frame, except one padded copy for odd H.264
+// sizes.
+package encode
