@@ -11,8 +11,8 @@ import (
 	"time"
 )
 
-// memSampler follows the memory of this process and its children (the
-// helpers) while a run lasts: every interval it adds up their
+// memSampler follows the memory of this process and its descendants (the
+// helpers and the encoders they run) while a run lasts: every interval it adds up their
 // proportional set sizes (PSS, from /proc/PID/smaps_rollup) and keeps the
 // largest sum. PSS divides each shared page among the processes that map
 // it, so the shared libraries and the binary that every helper maps too
@@ -62,10 +62,16 @@ func (m *memSampler) sample() {
 	if !ok {
 		return
 	}
-	for _, child := range children(self) {
-		if kb, ok := pss(child); ok {
+	// Depth first over the process tree; a process that exits meanwhile
+	// just stops counting.
+	stack := children(self)
+	for len(stack) > 0 {
+		pid := stack[len(stack)-1]
+		stack = stack[:len(stack)-1]
+		if kb, ok := pss(pid); ok {
 			total += kb
 		}
+		stack = append(stack, children(pid)...)
 	}
 	m.mu.Lock()
 	m.peak = max(m.peak, total*1024)

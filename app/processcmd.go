@@ -4,24 +4,24 @@ import (
 	"context"
 	"facemirror/app/helper"
 	"facemirror/app/job"
+	"facemirror/pipeline/encode"
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"runtime"
 	"strings"
 )
 
 // processUsage is the usage line of the process command.
-const processUsage = "process [--mode aus] [--out DIR] [--workers N] [--whole-videos] [--quiet] [--stats] [--verbose] FILE..."
-
-// processModes are the accepted --mode values. "aus" is OpenFace 2.2's
-// FeatureExtraction output: landmarks, pose, PDM parameters and AUs.
-var processModes = []string{"aus"}
+const processUsage = "process [--mode aus|mirror|full] [--video-codec h264|ffv1] [--out DIR] [--workers N] [--whole-videos] [--skip-existing] [--quiet] [--stats] [--verbose] FILE..."
 
 func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("process", stderr, processUsage)
-	mode := fs.String("mode", "aus", "what to compute: aus (OpenFace 2.2 FeatureExtraction's CSV without gaze)")
-	out := fs.String("out", "", "folder for the CSV files (default: beside each input)")
+	mode := fs.String("mode", "aus", "what to write: aus (OpenFace 2.2's CSV), mirror (left- and right-mirrored and debug videos) or full (mirror, the CSVs of the source and of both mirrored faces, and the asymmetry tables)")
+	codec := fs.String("video-codec", "h264", "codec of the written videos: h264 (.mp4, plays everywhere) or ffv1 (lossless .mkv)")
+	out := fs.String("out", "", "folder for the outputs (default: beside each input)")
+	skip := fs.Bool("skip-existing", false, "skip inputs whose manifest records a complete run of this mode and version on the same file")
 	workers := fs.Int("workers", runtime.NumCPU(), "helper processes working in parallel")
 	whole := fs.Bool("whole-videos", false, "never split a video over helpers: OpenFace's numbers to the last digit, files in parallel")
 	quiet := fs.Bool("quiet", false, "no progress line and no per-file lines; errors are still reported")
@@ -31,8 +31,14 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	if err != nil {
 		return usageStatus(err)
 	}
-	if !validMode(*mode) {
-		fmt.Fprintf(stderr, "facemirror process: --mode %q: want %s\n", *mode, strings.Join(processModes, " or "))
+	m, err := job.ParseMode(*mode)
+	if err != nil {
+		fmt.Fprintf(stderr, "facemirror process: --%v\n", err)
+		return 2
+	}
+	c, err := encode.ParseCodec(*codec)
+	if err != nil {
+		fmt.Fprintf(stderr, "facemirror process: --video-codec: %v\n", err)
 		return 2
 	}
 	if *workers < 1 {
@@ -57,10 +63,14 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	}
 	var last job.Progress
 	opts := job.Options{
-		OutDir:      *out,
-		Workers:     *workers,
-		WholeVideos: *whole,
-		Helpers:     helper.Config{Stderr: stderr, Verbose: *verbose},
+		Mode:         m,
+		Codec:        c,
+		SkipExisting: *skip,
+		Version:      Version,
+		OutDir:       *out,
+		Workers:      *workers,
+		WholeVideos:  *whole,
+		Helpers:      helper.Config{Stderr: stderr, Verbose: *verbose},
 		Progress: func(p job.Progress) {
 			last = p
 			if line != nil {
@@ -96,44 +106,68 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	return rep.ExitStatus()
 }
 
-func validMode(mode string) bool {
-	for _, m := range processModes {
-		if m == mode {
-			return true
+// writeFileReport prints one file's outcome: what was written on stdout
+// (unless quiet), failures and warnings on stderr.
+func writeFileReport(stdout, stderr io.Writer, r job.FileReport, quiet bool) {
+	for _, w := range r.Warnings {
+		fmt.Fprintf(stderr, "facemirror process: %s: %s\n", r.File, w)
+	}
+	// The manifest is listed last; the user came for the others.
+	written := r.Outputs
+	if n := len(written); n > 0 {
+		written = written[:n-1]
+	}
+	list := r.CSV
+	if len(written) > 0 {
+		names := make([]string, len(written))
+		for i, o := range written {
+			names[i] = filepath.Base(o)
+		}
+		list = filepath.Dir(written[0]) + string(filepath.Separator) + "{" + strings.Join(names, ", ") + "}"
+		if len(written) == 1 {
+			list = written[0]
 		}
 	}
-	return false
-}
-
-// writeFileReport prints one file's outcome: written CSVs on stdout
-// (unless quiet), failures on stderr.
-func writeFileReport(stdout, stderr io.Writer, r job.FileReport, quiet bool) {
 	switch {
 	case r.Err != nil:
-		fmt.Fprintf(stderr, "facemirror process: %v (no CSV written)\n", r.Err)
+		fmt.Fprintf(stderr, "facemirror process: %v (nothing written)\n", r.Err)
+	case r.Skipped:
+		if !quiet {
+			fmt.Fprintf(stdout, "%s: skipped, its outputs are complete (--skip-existing)\n", r.File)
+		}
 	case r.NoFace():
+		what := "every row has success 0"
+		if r.CSV == "" {
+			what = "no mirrored videos"
+		}
 		if quiet {
-			fmt.Fprintf(stderr, "facemirror process: %s: %v of %d; every row of %s has success 0\n", r.File, job.ErrNoFace, r.Frames, r.CSV)
+			fmt.Fprintf(stderr, "facemirror process: %s: %v of %d; %s\n", r.File, job.ErrNoFace, r.Frames, what)
 			return
 		}
-		fmt.Fprintf(stdout, "%s: %d frames, %v (every row has success 0) -> %s\n", r.File, r.Frames, job.ErrNoFace, r.CSV)
+		fmt.Fprintf(stdout, "%s: %d frames, %v (%s) -> %s\n", r.File, r.Frames, job.ErrNoFace, what, list)
 	case !quiet:
-		fmt.Fprintf(stdout, "%s: %d frames, face tracked in %d -> %s\n", r.File, r.Frames, r.FaceFrames, r.CSV)
+		fmt.Fprintf(stdout, "%s: %d frames, face tracked in %d -> %s\n", r.File, r.Frames, r.FaceFrames, list)
 	}
 }
 
 // writeProcessSummary prints the count of each outcome.
 func writeProcessSummary(w io.Writer, rep job.Report) {
-	written, noFace, failed := 0, 0, 0
+	written, noFace, failed, skipped := 0, 0, 0, 0
 	for _, f := range rep.Files {
 		switch {
 		case f.Err != nil:
 			failed++
+		case f.Skipped:
+			skipped++
 		case f.NoFace():
 			noFace++
 		default:
 			written++
 		}
 	}
-	fmt.Fprintf(w, "%d files: %d with a face, %d without a face in any frame, %d failed\n", len(rep.Files), written, noFace, failed)
+	fmt.Fprintf(w, "%d files: %d with a face, %d without a face in any frame, %d failed", len(rep.Files), written, noFace, failed)
+	if skipped > 0 {
+		fmt.Fprintf(w, ", %d skipped", skipped)
+	}
+	fmt.Fprintln(w)
 }

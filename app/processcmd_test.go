@@ -70,7 +70,7 @@ func TestProcessBadInputs(t *testing.T) {
 			if !errors.Is(probeErr, w) {
 				t.Errorf("%s: probe error %v, want %v", short, probeErr, w)
 			}
-			if line := "facemirror process: " + probeErr.Error() + " (no CSV written)"; !strings.Contains(stderr, line) {
+			if line := "facemirror process: " + probeErr.Error() + " (nothing written)"; !strings.Contains(stderr, line) {
 				t.Errorf("%s: stderr lacks %q", short, line)
 			}
 			if statErr == nil {
@@ -107,7 +107,11 @@ func TestProcessBadInputs(t *testing.T) {
 			}
 		}
 	}
-	// Only the finished CSVs: no temporary or partial files.
+	// Only the finished CSVs and their manifests: no temporary or
+	// partial files.
+	for _, c := range append([]string(nil), csvs...) {
+		csvs = append(csvs, strings.TrimSuffix(c, ".csv")+"_facemirror.json")
+	}
 	var names []string
 	left, _ := os.ReadDir(dir)
 	for _, e := range left {
@@ -171,7 +175,8 @@ func TestProcessUsageErrors(t *testing.T) {
 		msg  string
 	}{
 		{[]string{"process"}, "usage: facemirror process"},
-		{[]string{"process", "--mode", "mirror", "a.mp4"}, `--mode "mirror": want aus`},
+		{[]string{"process", "--mode", "gaze", "a.mp4"}, `--mode "gaze": want aus, mirror, full`},
+		{[]string{"process", "--video-codec", "vp9", "a.mp4"}, `--video-codec: unknown video codec "vp9": use one of h264, ffv1`},
 		{[]string{"process", "--workers", "0", "a.mp4"}, "--workers 0: want at least 1"},
 		{[]string{"process", "--ep", "cpu", "a.mp4"}, "flag provided but not defined: -ep"},
 		{[]string{"process", "--whole-videos=maybe", "a.mp4"}, `invalid boolean value "maybe" for -whole-videos`},
@@ -209,4 +214,79 @@ func probeError(t *testing.T, path string) error {
 		t.Fatalf("%s probes fine", path)
 	}
 	return err
+}
+
+// Every file of media/bad and media/edge through modes mirror and full in
+// one command each: the files that cannot be read get their specific
+// error and leave nothing behind, the valid ones without a usable face get
+// no mirrored videos and say so, and the others get every output.
+func TestMirrorModesBadAndEdgeInputs(t *testing.T) {
+	useRealHelpers(t)
+	var files []string
+	for _, sub := range []string{"bad", "edge"} {
+		d := sharedtest.Media(t, sub)
+		entries, err := os.ReadDir(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, e := range entries {
+			files = append(files, filepath.Join(d, e.Name()))
+		}
+	}
+	const noFace, face = "no face", "face"
+	want := map[string]any{
+		"b01": video.ErrEmpty, "b02": video.ErrTruncated, "b03": video.ErrNotMedia, "b04": video.ErrNotMedia,
+		"b05": video.ErrNoVideoStream, "b06": noFace, "b07": noFace, "b08": face, "b09": face, "b10": face,
+		"b12": video.ErrTruncated, "b13": video.ErrEmpty, "b14": video.ErrNotMedia,
+		"e01": face, "e02": face, "e03": noFace,
+	}
+	if len(files) != len(want) {
+		t.Fatalf("media/bad and media/edge hold %d files, the test knows %d", len(files), len(want))
+	}
+	for _, mode := range []string{"mirror", "full"} {
+		t.Run(mode, func(t *testing.T) {
+			dir := t.TempDir()
+			ctx := testContext(t, 10*time.Minute)
+			code, stdout, stderr := runCLI(t, ctx, append([]string{"process", "--mode", mode, "--out", dir, "--workers", "2"}, files...)...)
+			if code != job.ExitFailed {
+				t.Errorf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, job.ExitFailed, stdout, stderr)
+			}
+			for _, f := range files {
+				short := filepath.Base(f)[:3]
+				stem := filepath.Join(dir, strings.TrimSuffix(filepath.Base(f), filepath.Ext(f)))
+				videos := 0
+				for _, kind := range []string{"right_mirrored", "left_mirrored", "debug"} {
+					if _, err := os.Stat(stem + "_" + kind + ".mp4"); err == nil {
+						videos++
+					}
+				}
+				_, manifestErr := os.Stat(stem + "_facemirror.json")
+				switch w := want[short].(type) {
+				case error:
+					if line := "facemirror process: " + probeError(t, f).Error() + " (nothing written)"; !strings.Contains(stderr, line) {
+						t.Errorf("%s: stderr lacks %q:\n%s", short, line, stderr)
+					}
+					if videos > 0 || manifestErr == nil {
+						t.Errorf("%s: outputs written for an unreadable file", short)
+					}
+				case string:
+					if manifestErr != nil || (w == face && videos != 3) || (w == noFace && videos != 0) {
+						t.Errorf("%s (%s): %d mirrored videos, manifest %v", short, w, videos, manifestErr)
+					}
+					if w == noFace && !strings.Contains(stdout, filepath.Base(f)+": ") {
+						t.Errorf("%s: stdout does not report it:\n%s", short, stdout)
+					}
+				}
+			}
+			entries, _ := os.ReadDir(dir)
+			for _, e := range entries {
+				if strings.HasPrefix(e.Name(), ".") {
+					t.Errorf("left behind: %s", e.Name())
+				}
+			}
+			if !strings.Contains(stdout, "16 files: 5 with a face, 3 without a face in any frame, 8 failed") {
+				t.Errorf("no summary on stdout:\n%s", stdout)
+			}
+		})
+	}
 }

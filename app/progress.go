@@ -110,14 +110,13 @@ func formatProgress(p job.Progress) string {
 		}
 		return b.String()
 	}
-	fps := float64(p.FramesDone) / p.Analysing.Seconds()
-	fmt.Fprintf(&b, ", %.1f frames/s", fps)
-	switch left := p.Frames - p.FramesDone; {
-	case left <= 0:
+	fmt.Fprintf(&b, ", %.1f frames/s", p.Rate())
+	switch left, ok := p.Remaining(); {
+	case !ok || left <= 0:
 	case p.Probing:
-		fmt.Fprintf(&b, ", more than %s left", formatDuration(time.Duration(float64(left)/fps*float64(time.Second))))
+		fmt.Fprintf(&b, ", more than %s left", formatDuration(left))
 	default:
-		fmt.Fprintf(&b, ", %s left", formatDuration(time.Duration(float64(left)/fps*float64(time.Second))))
+		fmt.Fprintf(&b, ", %s left", formatDuration(left))
 	}
 	return b.String()
 }

@@ -45,8 +45,8 @@ func writeStats(w io.Writer, rep job.Report, peakPSS int64, pssOK bool) {
 		helpers = append(helpers, fmt.Sprintf("%.0f", megabytes(rss)))
 	}
 	if pssOK {
-		fmt.Fprintf(w, ", peak memory %.0f MB (proportional set size summed over %d processes, sampled every %v)",
-			megabytes(peakPSS), 1+len(helpers), memSampleInterval)
+		fmt.Fprintf(w, ", peak memory %.0f MB (proportional set size summed over this process, its helpers and their encoders, sampled every %v)",
+			megabytes(peakPSS), memSampleInterval)
 	}
 	fmt.Fprintf(w, ", peak RSS %.0f MB summed over %d processes (this process %.0f MB, helpers %s MB)\n",
 		megabytes(total), 1+len(helpers), megabytes(self), strings.Join(helpers, " + "))

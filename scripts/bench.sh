@@ -29,16 +29,56 @@ echo "Helper round trip and first-frame detection through a helper"
 run ./app/ 'DetectFirstFrame' 10x
 run ./app/ 'FrameWire' 200x
 run ./app/worker/ '.' 200x
-echo "Whole videos: facemirror process --mode aus, start-up included (OpenFace 2.2 on one core:"
-echo "v01 4.4-4.9 s, about 65 frames/s; d04 13.6 s, about 35 frames/s; peak memory 448 MB)"
 test -x ./facemirror || { echo "./facemirror is missing: run make bench, which builds it" >&2; exit 1; }
 shared=${FACEMIRROR_SHARED:-../shared}
+oracle=$shared/oracle/openface.sh
+test -x "$oracle" || { echo "$oracle is missing: speed is only ever measured beside OpenFace" >&2; exit 1; }
+work=out/bench-work
+rm -rf "$work"; mkdir -p "$work"
+
+# seconds CMD...: runs CMD, prints its wall time in seconds.
+seconds() {
+	local t0 t1
+	t0=$(date +%s.%N)
+	"$@" >>out/bench.txt 2>&1
+	t1=$(date +%s.%N)
+	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
+}
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+# fm FILE ARGS...: runs facemirror process --quiet --stats ARGS, keeps its
+# output in FILE and prints the wall time it measured (start-up included).
+fm() {
+	local st=$1; shift
+	./facemirror process --quiet --stats "$@" >"$st" 2>&1 || true
+	cat "$st" >>out/bench.txt
+	sed -n 's/^stats: wall \([0-9.]*\) s.*/\1/p' "$st"
+}
+# pss FILE: the peak proportional set size of a --stats line.
+pss() { sed -n 's/.*peak memory \([0-9.]* MB\) (proportional.*/\1/p' "$1" | head -1; }
+
+echo
+echo "Whole videos beside OpenFace 2.2 ($oracle), timed in this run on this machine, start-up included."
+echo "Ratios are OpenFace's time over FaceMirror's (above 1: FaceMirror is faster)."
 for video in videos/v01_talking_frontal_glasses_480x360.mp4 derived/d04_emotions_upscaled_1920x1080_19.7s.mp4; do
+	name=$(basename "$video"); short=${name%%_*}; stem=${name%.*}
+	src=$shared/media/$video
+	of=$(seconds "$oracle" "$src" "$work/of-$short")
+	echo "  $short: OpenFace $of s"
 	for workers in 1 2; do
-		name=$(basename "$video")
-		printf '  %s, %d helper(s): ' "${name%%_*}" "$workers"
-		./facemirror process --mode aus --out out/bench-process --workers "$workers" --quiet --stats "$shared/media/$video" |
-			tee -a out/bench.txt | sed -n 's/^stats: //p'
+		st=$work/aus-$short-$workers.txt
+		t=$(fm "$st" --mode aus --whole-videos --out "$work/aus-$short" --workers "$workers" "$src")
+		echo "    aus, whole video, $workers helper(s): $t s, $(ratio "$of" "$t")x OpenFace; peak $(pss "$st") (PSS, all processes)"
 	done
+	st=$work/mirror-$short.txt
+	t=$(fm "$st" --mode mirror --out "$work/mirror-$short" "$src")
+	dur=$(./facemirror probe --json "$src" | sed -n 's/.*"duration": *\([0-9.]*\).*/\1/p' | head -1)
+	echo "    mirror: $t s ($(ratio "$dur" "$t")x real time; $(ratio "$of" "$t")x OpenFace on the source); peak $(pss "$st")"
+	st=$work/full-$short.txt
+	t=$(fm "$st" --mode full --out "$work/full-$short" "$src")
+	# What the predecessor did after mirroring: OpenFace on each mirrored video, one after the other.
+	ofl=$(seconds "$oracle" "$work/full-$short/${stem}_left_mirrored.mp4" "$work/of-$short-left")
+	ofr=$(seconds "$oracle" "$work/full-$short/${stem}_right_mirrored.mp4" "$work/of-$short-right")
+	of2=$(awk -v a="$ofl" -v b="$ofr" 'BEGIN { printf "%.2f", a + b }')
+	echo "    full: $t s; OpenFace on both mirrored videos $of2 s: $(ratio "$of2" "$t")x; peak $(pss "$st")"
 done
 echo "(full output: out/bench.txt)"

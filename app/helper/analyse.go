@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"path/filepath"
 	"runtime/debug"
 	"time"
@@ -164,6 +165,9 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 		if f.Index != i {
 			return nil, fmt.Errorf("analyse %s: read frame %d where frame %d was due", req.Path, f.Index, i)
 		}
+		if !res.VariableRate && irregular(info, f) {
+			res.VariableRate = true
+		}
 		lm, err := tracker.Track(ctx, mat)
 		if err != nil {
 			if ctx.Err() != nil {
@@ -204,4 +208,15 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 	}
 	res.Total, res.Ended = r.End()
 	return res, nil
+}
+
+// irregular reports whether frame f is shown more than a quarter of a
+// frame interval away from where a constant rate of info.FPS puts it.
+func irregular(info video.Info, f video.Frame) bool {
+	fps := info.FPS.Float()
+	if info.Kind != video.Video || !(fps > 0) {
+		return false
+	}
+	want := float64(f.Index) / fps
+	return math.Abs(f.Time.Seconds()-want) > 0.25/fps
 }

@@ -2,10 +2,14 @@ package helper
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"facemirror/app/worker"
+	"facemirror/mirror"
+	"facemirror/pipeline/encode"
 	"facemirror/pipeline/openface"
 )
 
@@ -167,6 +171,11 @@ type AnalyseResult struct {
 	// Width and Height are the size of the upright frames.
 	Width  int `json:"width"`
 	Height int `json:"height"`
+	// VariableRate tells that some frame of the range is shown more than
+	// a quarter of a frame interval away from index/fps: the video's
+	// frames are not evenly spaced, and videos made from it must keep
+	// each frame's own time.
+	VariableRate bool `json:"variable_rate,omitempty"`
 }
 
 // Caller runs a request on a helper; *worker.Client and *worker.Pool are
@@ -228,6 +237,221 @@ func Analyse(ctx context.Context, c Caller, req AnalyseRequest, onFrame func(ind
 	})
 	if err != nil {
 		return AnalyseResult{}, err
+	}
+	return res, nil
+}
+
+// KindMirror mirrors a video across its facial midline, one line per frame
+// (computed by the client over the whole track): request MirrorRequest,
+// events EventProgress (MirrorProgress) per frame, EventFrame
+// (MirroredFrame) per frame and side analysed, EventPreview
+// (MirrorPreview) at most PreviewRate times a second; result MirrorResult.
+const KindMirror = "mirror"
+
+// Event kinds of a mirror request besides EventFrame.
+const (
+	EventProgress = "progress"
+	EventPreview  = "preview"
+)
+
+// PreviewRate is the most previews a mirror request sends per second, and
+// PreviewWidth the width they are scaled down to (never up).
+const (
+	PreviewRate  = 5
+	PreviewWidth = 320
+)
+
+// MirrorOutput is one picture stream a mirror request writes: a video, or
+// a PNG for a still image.
+type MirrorOutput struct {
+	// Path is where the finished file appears (written to a temporary
+	// file beside it and renamed when complete).
+	Path string `json:"path"`
+}
+
+// MirrorRequest asks a helper to reflect every frame of a video across
+// its midline. Frames are read upright, as the analysis read them.
+type MirrorRequest struct {
+	// Path is the source video or image.
+	Path string `json:"path"`
+	// Lines are the smoothed midlines, one per frame; their number is the
+	// frame count the client expects the video to have.
+	Lines []mirror.Line `json:"lines"`
+	// Right, Left and Debug are the videos to write; nil ones are not
+	// written. Right keeps the patient's right half (image left).
+	Right *MirrorOutput `json:"right,omitempty"`
+	Left  *MirrorOutput `json:"left,omitempty"`
+	Debug *MirrorOutput `json:"debug,omitempty"`
+	// Track is what the debug video shows besides the midline: each
+	// frame's landmarks and yaw (EncodeTrack). Needed with Debug.
+	Track []byte `json:"track,omitempty"`
+	// Codec is the video codec of the outputs (encode.H264 or
+	// encode.FFV1).
+	Codec encode.Codec `json:"codec"`
+	// VariableRate keeps each frame's own time in the videos written
+	// (the source is variable-frame-rate); otherwise frames are 1/fps
+	// apart at the source's exact rate.
+	VariableRate bool `json:"variable_rate,omitempty"`
+	// Analyse names the mirrored streams ("right", "left") whose frames
+	// are tracked and analysed like a video of their own, from the
+	// mirrored pixels before any encoding; each frame's result comes as
+	// an EventFrame event.
+	Analyse []string `json:"analyse,omitempty"`
+	// Preview asks for EventPreview events.
+	Preview bool `json:"preview,omitempty"`
+}
+
+// TrackFrame is one frame of the source's track as the debug video shows
+// it.
+type TrackFrame struct {
+	// Face tells whether the frame had a successful fit.
+	Face bool
+	// Landmarks are the 68 landmarks, x block then y block (OpenFace's
+	// CSV order).
+	Landmarks []float32
+	// Yaw is the head's yaw in degrees.
+	Yaw float32
+}
+
+// trackFloats is one TrackFrame's size in the encoding: face flag, yaw
+// and 136 coordinates.
+const trackFloats = 2 + 136
+
+// EncodeTrack encodes a track compactly (little-endian float32s, 552
+// bytes per frame) for MirrorRequest.Track: a JSON list of numbers would
+// be four times larger for long videos.
+func EncodeTrack(frames []TrackFrame) ([]byte, error) {
+	out := make([]byte, 0, len(frames)*trackFloats*4)
+	for i, f := range frames {
+		face := float32(0)
+		if f.Face {
+			face = 1
+		}
+		lm := f.Landmarks
+		if !f.Face {
+			lm = nil
+		}
+		if lm != nil && len(lm) != 136 {
+			return nil, fmt.Errorf("track frame %d: %d landmark coordinates, want 136", i, len(lm))
+		}
+		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(face))
+		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(f.Yaw))
+		for k := range 136 {
+			v := float32(0)
+			if lm != nil {
+				v = lm[k]
+			}
+			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
+		}
+	}
+	return out, nil
+}
+
+// DecodeTrack decodes EncodeTrack's bytes.
+func DecodeTrack(b []byte) ([]TrackFrame, error) {
+	if len(b)%(trackFloats*4) != 0 {
+		return nil, fmt.Errorf("track of %d bytes is not a whole number of %d-byte frames", len(b), trackFloats*4)
+	}
+	n := len(b) / (trackFloats * 4)
+	out := make([]TrackFrame, n)
+	f := func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])) }
+	for i := range out {
+		base := i * trackFloats
+		out[i].Face = f(base) != 0
+		out[i].Yaw = f(base + 1)
+		if out[i].Face {
+			lm := make([]float32, 136)
+			for k := range lm {
+				lm[k] = f(base + 2 + k)
+			}
+			out[i].Landmarks = lm
+		}
+	}
+	return out, nil
+}
+
+// MirrorProgress tells that a frame has been mirrored and written.
+type MirrorProgress struct {
+	Index int `json:"index"`
+}
+
+// MirroredFrame is one frame's analysis of one mirrored stream.
+type MirroredFrame struct {
+	// Side is "right" or "left".
+	Side string `json:"side"`
+	// Index is the frame's 0-based index.
+	Index int `json:"index"`
+	// Result is the frame's openface.FrameResult in its binary encoding,
+	// as in AnalysedFrame.
+	Result []byte `json:"result"`
+}
+
+// MirrorPreview is a downscaled look at one frame: JPEG images of the
+// source (midline drawn) and of the mirrored streams the request writes.
+type MirrorPreview struct {
+	Index  int    `json:"index"`
+	Source []byte `json:"source,omitempty"`
+	Right  []byte `json:"right,omitempty"`
+	Left   []byte `json:"left,omitempty"`
+}
+
+// MirrorResult ends a mirror request.
+type MirrorResult struct {
+	// Frames is the number of frames mirrored and written.
+	Frames int `json:"frames"`
+}
+
+// MirrorEvents receives what a mirror request streams; nil fields are
+// not called.
+type MirrorEvents struct {
+	Progress func(index int) error
+	Frame    func(side string, index int, r openface.FrameResult) error
+	Preview  func(MirrorPreview) error
+}
+
+// Mirror runs a mirror request. When a Pool retries it on a fresh helper,
+// events arrive again from the first frame; key what you keep by side and
+// index.
+func Mirror(ctx context.Context, c Caller, req MirrorRequest, ev MirrorEvents) (MirrorResult, error) {
+	var res MirrorResult
+	err := c.Call(ctx, KindMirror, req, &res, func(e worker.Event) error {
+		switch e.Kind {
+		case EventProgress:
+			if ev.Progress == nil {
+				return nil
+			}
+			var p MirrorProgress
+			if err := e.Decode(&p); err != nil {
+				return err
+			}
+			return ev.Progress(p.Index)
+		case EventFrame:
+			if ev.Frame == nil {
+				return nil
+			}
+			var f MirroredFrame
+			if err := e.Decode(&f); err != nil {
+				return err
+			}
+			var r openface.FrameResult
+			if err := r.UnmarshalBinary(f.Result); err != nil {
+				return fmt.Errorf("%s frame %d of %s: %w", f.Side, f.Index, req.Path, err)
+			}
+			return ev.Frame(f.Side, f.Index, r)
+		case EventPreview:
+			if ev.Preview == nil {
+				return nil
+			}
+			var p MirrorPreview
+			if err := e.Decode(&p); err != nil {
+				return err
+			}
+			return ev.Preview(p)
+		}
+		return nil
+	})
+	if err != nil {
+		return MirrorResult{}, err
 	}
 	return res, nil
 }

@@ -102,6 +102,7 @@ func Serve(ctx context.Context, opts ServeOptions, stdin io.Reader, stdout, stde
 			KindDetect:  e.detect,
 			KindInfo:    e.info,
 			KindAnalyse: e.analyse,
+			KindMirror:  e.mirror,
 		},
 		Program: "facemirror",
 		Version: opts.Version,

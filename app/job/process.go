@@ -9,13 +9,13 @@ import (
 	"path/filepath"
 	"runtime"
 	"runtime/debug"
-	"strings"
 	"sync"
 	"time"
 
 	"facemirror/app/helper"
 	"facemirror/app/worker"
 	"facemirror/models"
+	"facemirror/pipeline/encode"
 	"facemirror/pipeline/openface"
 	"facemirror/pipeline/video"
 )
@@ -41,19 +41,25 @@ const (
 	openEnd = math.MaxInt32
 )
 
-// ErrDuplicateOutput reports an input whose CSV would overwrite the CSV of
-// an earlier input of the same command (same name in the same folder).
-var ErrDuplicateOutput = errors.New("another input of this command writes the same CSV")
+// ErrDuplicateOutput reports an input whose outputs would overwrite those
+// of an earlier input of the same command (same name in the same folder).
+var ErrDuplicateOutput = errors.New("another input of this command writes the same outputs")
 
 // ErrNoFace reports a video in which no frame has a tracked face. Its CSV
 // is written (every row with success 0); FileReport.NoFace carries it.
 var ErrNoFace = errors.New("no face found in any frame")
 
-// ProcessOptions configures Process.
+// Options configures Run.
 type Options struct {
-	// OutDir receives one <name>.csv per input (the input's name without
-	// its extension); empty means each input's own folder. It is created
-	// when missing.
+	// Mode is what is computed and written (ModeAUs, ModeMirror,
+	// ModeFull); empty means ModeAUs.
+	Mode Mode
+	// Codec is the video codec of the mirrored and debug videos; empty
+	// means encode.H264.
+	Codec encode.Codec
+	// OutDir receives each input's outputs, named after the input's name
+	// without its extension (see Mode); empty means each input's own
+	// folder. It is created when missing.
 	OutDir string
 	// Workers is the number of helper processes; below 1 means
 	// runtime.NumCPU().
@@ -67,47 +73,92 @@ type Options struct {
 	// analysis uses no ONNX Runtime (see analysisModels), so the execution
 	// provider does not matter here.
 	Helpers helper.Config
-	// Progress, if set, is called from Process's goroutines, one call at
-	// a time, whenever frames have been analysed or a file ends.
+	// SkipExisting skips an input whose manifest records a complete run
+	// of the same mode and version on the same input (FileReport.Skipped);
+	// without it, existing outputs are replaced.
+	SkipExisting bool
+	// Version is the application version, recorded in the manifests and
+	// compared by SkipExisting.
+	Version string
+	// Progress, if set, is called from Run's goroutines, one call at a
+	// time, whenever frames have been analysed or a file ends.
 	Progress func(Progress)
+	// OnEvent, if set, receives each input's stages, previews and
+	// per-frame AU values (Event), one call at a time. It must return
+	// quickly: the frames of every input wait for it.
+	OnEvent func(Event)
 	// OnFile, if set, is called with each file's report as soon as it
 	// and every file before it are done, in the order of the inputs, one
 	// call at a time.
 	OnFile func(FileReport)
 }
 
-// ProcessProgress counts a Process run's work so far.
+// Progress counts a Run's work so far.
 type Progress struct {
 	// Files is the number of inputs, FilesDone how many have ended.
 	Files, FilesDone int
-	// Frames is the number of frames of the inputs probed so far (Probing
-	// tells whether some are still to be probed): the container's count
-	// until a helper has met a video's end, then the exact one.
-	// FramesDone is how many have been analysed.
+	// Frames is the number of frame passes of the inputs probed so far
+	// (Probing tells whether some are still to be probed): each frame
+	// counts once per pass over it, Mode.Passes (the analysis; mirroring;
+	// each mirrored side's analysis). It is the container's count until
+	// a helper has met a video's end, then the exact one. FramesDone is
+	// how many passes are done.
 	Frames, FramesDone int
 	Probing            bool
-	// Elapsed is the time since Process began; Analysing the time since
+	// Elapsed is the time since Run began; Analysing the time since
 	// the first frame arrived (zero before), the base for rates.
 	Elapsed, Analysing time.Duration
+}
+
+// Rate is the frame passes done per second since the first frame was
+// analysed; 0 before.
+func (p Progress) Rate() float64 {
+	if p.FramesDone == 0 || p.Analysing <= 0 {
+		return 0
+	}
+	return float64(p.FramesDone) / p.Analysing.Seconds()
+}
+
+// Remaining estimates the time left at the rate so far; ok is false
+// before there is a rate. While Probing, more inputs are to come, so it is
+// a lower bound.
+func (p Progress) Remaining() (left time.Duration, ok bool) {
+	rate := p.Rate()
+	if rate == 0 {
+		return 0, false
+	}
+	return time.Duration(float64(max(0, p.Frames-p.FramesDone)) / rate * float64(time.Second)), true
 }
 
 // FileReport is the outcome for one input.
 type FileReport struct {
 	// File is the input as given.
 	File string
-	// CSV is the CSV written; empty when none was.
+	// CSV is the source's CSV written (modes aus and full); empty when
+	// none was.
 	CSV string
+	// Outputs are every file written for the input, the manifest last;
+	// nil when it failed.
+	Outputs []string
 	// Frames is the input's number of frames (the CSV's rows; 0 when it
 	// could not be probed); FaceFrames how many have success 1.
 	Frames, FaceFrames int
-	// Err says why no CSV was written; nil when one was.
+	// Skipped tells that the input was not processed because its
+	// manifest records a complete run (Options.SkipExisting).
+	Skipped bool
+	// Warnings are things the user should know about a finished input.
+	Warnings []string
+	// Elapsed is the time from the input's start to its end.
+	Elapsed time.Duration
+	// Err says why the input has no outputs; nil when it has them.
 	Err error
 }
 
-// NoFace reports whether the CSV was written but no frame has a face.
-func (r FileReport) NoFace() bool { return r.Err == nil && r.FaceFrames == 0 }
+// NoFace reports whether the input was processed but no frame has a face:
+// its CSV has success 0 in every row, and no mirrored video was written.
+func (r FileReport) NoFace() bool { return r.Err == nil && !r.Skipped && r.FaceFrames == 0 }
 
-// ProcessReport is the outcome of a Process run.
+// Report is the outcome of a Run.
 type Report struct {
 	// Files are the inputs' reports, in the order given.
 	Files []FileReport
@@ -117,7 +168,7 @@ type Report struct {
 	// included.
 	Elapsed time.Duration
 	// Helpers are the exit states of every helper process the run
-	// started (all have exited when Process returns): their resource
+	// started (all have exited when Run returns): their resource
 	// usage.
 	Helpers []*os.ProcessState
 }
@@ -131,14 +182,14 @@ const (
 	// shows a face (all its rows have success 0).
 	ExitNoFace = 3
 	// ExitInterrupted: the run was cancelled (Ctrl-C); files finished
-	// before stay, no partial CSV is left.
+	// before stay, no partial output is left.
 	ExitInterrupted = 130
 )
 
 // ExitStatus returns the process command's exit status for the run: 0
-// when every input has a CSV with a face in some frame, ExitFailed when
-// any input has no CSV (which outranks ExitNoFace), ExitNoFace when some
-// CSV has no face at all.
+// when every input has its outputs with a face in some frame (or was
+// skipped), ExitFailed when any input has none (which outranks
+// ExitNoFace), ExitNoFace when in some input no frame has a face.
 func (r Report) ExitStatus() int {
 	status := 0
 	for _, f := range r.Files {
@@ -152,10 +203,19 @@ func (r Report) ExitStatus() int {
 	return status
 }
 
-// Process analyses every input with OpenFace 2.2's FeatureExtraction
-// pipeline (landmarks, head pose, AUs) and writes one CSV per input in
-// FeatureExtraction's format, gaze columns excepted.
+// Run runs opts.Mode over every input (see Mode for what each writes).
+// Every input's track of the face is OpenFace 2.2's FeatureExtraction
+// pipeline (landmarks, head pose, AUs), as in its CSV, gaze columns
+// excepted.
 //
+// In modes mirror and full each video goes to one helper whole (its
+// midline must not depend on the number of helpers); once its track is
+// complete, the midline is smoothed over it and one or two mirror
+// requests (mirror.go) write the videos and, in mode full, analyse the
+// mirrored faces. Those requests go before further chunks of other
+// inputs, so a video's outputs are finished before many others start.
+//
+// In mode aus:
 // The heavy work runs in opts.Workers helper processes. Each video's
 // header is read (no decoding here: an exact count would cost a whole
 // decoding pass before any helper could start) and the video is split by
@@ -167,8 +227,9 @@ func (r Report) ExitStatus() int {
 // frames in order through the video's openface.Sequence (running
 // medians, AU prediction, post-processing) and writes the CSV atomically.
 // For a given number of workers the output is the same, byte for byte, on
-// every run. One input's failure never stops the others. The helpers' own messages go to opts.Helpers.Stderr.
-// Process returns when every helper has exited.
+// every run. One input's failure never stops the others. The helpers' own
+// messages go to opts.Helpers.Stderr. Run returns when every helper has
+// exited.
 func Run(ctx context.Context, files []string, opts Options) Report {
 	workers := opts.Workers
 	if workers < 1 {
@@ -237,7 +298,7 @@ func planChunks(n, workers int) []chunk {
 	return out
 }
 
-// run is one Process call's shared state.
+// run is one Run call's shared state.
 type run struct {
 	ctx     context.Context
 	opts    Options
@@ -253,6 +314,13 @@ type run struct {
 	// yet sequenced, and so the frames held in memory.
 	tokens chan struct{}
 	queue  chan *queued
+	// urgent takes the mirror passes of videos whose track is complete;
+	// the dispatchers serve it before the queue.
+	urgent chan func()
+	// allEnded is closed when every job has ended; stop then ends the
+	// dispatchers.
+	allEnded, stop chan struct{}
+	evMu           sync.Mutex // serialises OnEvent
 
 	mu        sync.Mutex // guards the fields below and serialises callbacks
 	frames    int
@@ -271,41 +339,42 @@ type queued struct {
 }
 
 func newRun(ctx context.Context, files []string, opts Options, workers int) *run {
+	if opts.Mode == "" {
+		opts.Mode = ModeAUs
+	}
+	if opts.Codec == "" {
+		opts.Codec = encode.H264
+	}
 	h := opts.Helpers
 	h.Threads = 1
 	r := &run{
-		ctx:     ctx,
-		opts:    opts,
-		workers: workers,
-		pool:    h.NewPool(ctx, workers),
-		start:   time.Now(),
-		probe:   video.ProbeHeader,
-		tokens:  make(chan struct{}, 2*workers),
-		queue:   make(chan *queued),
+		ctx:      ctx,
+		opts:     opts,
+		workers:  workers,
+		pool:     h.NewPool(ctx, workers),
+		start:    time.Now(),
+		probe:    video.ProbeHeader,
+		tokens:   make(chan struct{}, 2*workers),
+		queue:    make(chan *queued),
+		urgent:   make(chan func()),
+		allEnded: make(chan struct{}),
+		stop:     make(chan struct{}),
 	}
 	seen := map[string]string{}
-	for _, f := range files {
-		j := &job{run: r, path: f, csv: CSVPath(f, opts.OutDir)}
-		key := filepath.Clean(j.csv)
+	for i, f := range files {
+		j := &job{run: r, index: i, path: f, csv: CSVPath(f, opts.OutDir), out: newOutputs(f, opts.OutDir, opts.Mode, opts.Codec)}
+		key := filepath.Clean(j.out.stem)
 		if first, dup := seen[key]; dup {
-			j.err = fmt.Errorf("%s: %w (%s, like %s)", filepath.Base(f), ErrDuplicateOutput, j.csv, first)
+			j.err = fmt.Errorf("%s: %w (%s, like %s)", filepath.Base(f), ErrDuplicateOutput, j.out.manifest, first)
 		} else {
 			seen[key] = f
 		}
 		r.jobs = append(r.jobs, j)
 	}
-	return r
-}
-
-// CSVPath is the CSV path for an input: its name with .csv for its
-// extension, in dir or beside the input.
-func CSVPath(input, dir string) string {
-	base := filepath.Base(input)
-	name := strings.TrimSuffix(base, filepath.Ext(base)) + ".csv"
-	if dir == "" {
-		dir = filepath.Dir(input)
+	if len(r.jobs) == 0 {
+		close(r.allEnded)
 	}
-	return filepath.Join(dir, name)
+	return r
 }
 
 // run processes every job and shuts the helpers down.
@@ -315,13 +384,15 @@ func (r *run) run() {
 		dispatchers.Add(1)
 		go func() {
 			defer dispatchers.Done()
-			for q := range r.queue {
-				q.job.runChunk(q)
-			}
+			r.dispatch()
 		}()
 	}
 	r.plan()
 	close(r.queue)
+	// A job whose track is complete may still need the dispatchers for
+	// its mirror passes, so they run until every job has ended.
+	<-r.allEnded
+	close(r.stop)
 	dispatchers.Wait()
 	r.finishing.Wait()
 	for _, j := range r.jobs {
@@ -330,6 +401,40 @@ func (r *run) run() {
 		}
 	}
 	r.pool.Close()
+	// With every helper gone, nothing writes any more: what a cancelled
+	// helper left of a failed input's outputs goes now.
+	for _, j := range r.jobs {
+		if j.stage != nil {
+			j.stage.discard()
+		}
+	}
+}
+
+// dispatch runs requests on one helper's share of the pool: mirror passes
+// first (they finish a video whose track is done), chunks otherwise, until
+// the run stops.
+func (r *run) dispatch() {
+	queue := r.queue
+	for {
+		select {
+		case t := <-r.urgent:
+			t()
+			continue
+		default:
+		}
+		select {
+		case t := <-r.urgent:
+			t()
+		case q, ok := <-queue:
+			if !ok {
+				queue = nil
+				continue
+			}
+			q.job.runChunk(q)
+		case <-r.stop:
+			return
+		}
+	}
 }
 
 // plan probes the inputs in order and queues their chunks. Probing the
@@ -340,17 +445,22 @@ func (r *run) plan() {
 		if j.err == nil && featErr != nil {
 			j.err = featErr
 		}
-		if j.err == nil {
+		j.started = time.Now()
+		if j.err == nil && r.opts.SkipExisting {
+			j.skipped = j.completeBefore()
+		}
+		if j.err == nil && !j.skipped {
+			j.event(Event{Kind: EventStage, Stage: StageTracking})
 			j.prepare(features)
 		}
 		r.mu.Lock()
 		r.probed++
-		if j.err == nil {
-			r.frames += j.frames
+		if j.err == nil && !j.skipped {
+			r.frames += j.frames * r.opts.Mode.Passes()
 		}
 		r.progress()
 		r.mu.Unlock()
-		if j.err != nil {
+		if j.err != nil || j.skipped {
 			j.end()
 			continue
 		}
@@ -441,9 +551,15 @@ func (r *run) reportReady() {
 
 // job is one input.
 type job struct {
-	run  *run
-	path string
-	csv  string
+	run   *run
+	index int // in the run's inputs
+	path  string
+	csv   string
+	out   outputs
+	// started is when the job was taken up; skipped that its manifest
+	// records a complete run (Options.SkipExisting).
+	started time.Time
+	skipped bool
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -466,6 +582,19 @@ type job struct {
 	written  bool
 	err      error
 	ended    bool // guarded by run.mu: the report is final
+
+	// What modes mirror and full keep of the source besides the
+	// Sequence: the header, the AU models, the track and its frame
+	// timing; and what they wrote.
+	info     video.Info
+	features *openface.Models
+	track    []helper.TrackFrame
+	vfr      bool
+	auNames  []string
+	stage    *staging
+	files    []string
+	warnings []string
+	elapsed  time.Duration
 }
 
 // prepare reads the input's header and plans its chunks.
@@ -486,8 +615,13 @@ func (j *job) prepare(features *openface.Models) {
 	j.ctx, j.cancel = context.WithCancel(j.run.ctx)
 	j.frames, j.exact = info.Frames, info.FramesExact
 	j.seq = seq
+	j.info, j.features = info, features
+	j.auNames = features.Layout().IntensityAUs
+	j.out.still = info.Kind == video.Image
 	j.pending = map[int]openface.FrameResult{}
-	if j.run.opts.WholeVideos {
+	// The midline must not depend on how many helpers there are, so
+	// mirroring modes track each video whole, as one helper alone would.
+	if j.run.opts.WholeVideos || j.run.opts.Mode != ModeAUs {
 		j.chunks = []chunk{{start: 0, end: max(info.Frames, 1)}}
 	} else {
 		j.chunks = planChunks(max(info.Frames, 1), j.run.workers)
@@ -525,6 +659,11 @@ func (j *job) runChunk(q *queued) {
 	res, err := helper.Analyse(j.ctx, j.run.pool, req, func(index int, fr openface.FrameResult) error {
 		return j.add(q.c, index, fr)
 	})
+	if err == nil && res.VariableRate {
+		j.mu.Lock()
+		j.vfr = true
+		j.mu.Unlock()
+	}
 	switch {
 	case err != nil && j.run.ctx.Err() != nil:
 		// Whatever the pool made of it, the run was interrupted.
@@ -585,7 +724,7 @@ func (j *job) setTotal(total int) error {
 	}
 	r := j.run
 	r.mu.Lock()
-	r.frames += delta
+	r.frames += delta * r.opts.Mode.Passes()
 	r.progress()
 	r.mu.Unlock()
 	if added > 0 {
@@ -705,6 +844,12 @@ func (j *job) drainLocked() (added int, complete bool, err error) {
 		if r.Success {
 			j.faces++
 		}
+		if j.run.opts.Mode != ModeAUs {
+			j.track = append(j.track, trackFrame(r))
+		}
+		if j.run.opts.OnEvent != nil && j.run.opts.Mode != ModeMirror {
+			j.auEvent(SideSource, j.next, j.seq.Online())
+		}
 		j.next++
 		added++
 	}
@@ -730,13 +875,22 @@ func (j *job) completeLocked() bool {
 	return true
 }
 
-// finish post-processes the AUs and writes the CSV.
+// finish post-processes the AUs and writes the CSV; in the mirroring
+// modes it goes on with the mirror passes (finishMirror).
 func (j *job) finish() {
 	defer j.run.finishing.Done()
+	if j.run.opts.Mode != ModeAUs {
+		j.finishMirror()
+		return
+	}
 	j.mu.Lock()
 	seq := j.seq
 	j.mu.Unlock()
+	j.event(Event{Kind: EventStage, Stage: StageWriting})
 	err := seq.WriteCSV(j.ctx, j.csv)
+	if err == nil {
+		err = j.writeManifest(outcomeComplete, []string{j.csv})
+	}
 	switch {
 	case err == nil:
 	case j.run.ctx.Err() != nil:
@@ -786,6 +940,11 @@ func (j *job) failLocked(err error) {
 
 // end marks the job's report final and passes on the reports now ready.
 func (j *job) end() {
+	j.mu.Lock()
+	if j.elapsed == 0 {
+		j.elapsed = time.Since(j.started)
+	}
+	j.mu.Unlock()
 	r := j.run
 	r.mu.Lock()
 	defer r.mu.Unlock()
@@ -796,6 +955,9 @@ func (j *job) end() {
 	r.filesDone++
 	r.reportReady()
 	r.progress()
+	if r.filesDone == len(r.jobs) {
+		close(r.allEnded)
+	}
 }
 
 // framesDone counts analysed frames for the progress report.
@@ -813,9 +975,13 @@ func (r *run) framesDone(n int) {
 func (j *job) report() FileReport {
 	j.mu.Lock()
 	defer j.mu.Unlock()
-	rep := FileReport{File: j.path, Frames: j.frames, FaceFrames: j.faces, Err: j.err}
+	rep := FileReport{File: j.path, Frames: j.frames, FaceFrames: j.faces, Skipped: j.skipped,
+		Warnings: j.warnings, Elapsed: j.elapsed, Err: j.err}
 	if j.err == nil {
-		rep.CSV = j.csv
+		rep.Outputs = j.files
+		if j.run.opts.Mode != ModeMirror && !j.skipped {
+			rep.CSV = j.csv
+		}
 	}
 	return rep
 }

@@ -31,8 +31,10 @@ type Sequence struct {
 	// (pose, 2D landmarks, 3D landmarks, global, local) in one flat slice.
 	success []bool
 	conf    []float32
-	geom    []float32
-	stride  int
+	// online are the online AU intensities of the frame added last.
+	online []float64
+	geom   []float32
+	stride int
 }
 
 // NewSequence starts a video for the models. info gives the timestamps
@@ -78,10 +80,12 @@ func (s *Sequence) Add(r FrameResult) error {
 	if r.AUSuccess {
 		f.HOG, f.Local = r.HOG, r.AULocal
 	}
-	if _, err := s.an.Add(f); err != nil {
+	aus, err := s.an.Add(f)
+	if err != nil {
 		// Unreachable after check, which refuses what the Analyser would.
 		return fmt.Errorf("openface: frame %d: %w", len(s.success), err)
 	}
+	s.online = aus.Intensity
 	s.success = append(s.success, r.Success)
 	s.conf = append(s.conf, r.Confidence)
 	s.geom = append(s.geom, r.Pose[:]...)
@@ -124,6 +128,19 @@ func (s *Sequence) check(r *FrameResult) error {
 		return fmt.Errorf("non-finite AU features")
 	}
 	return nil
+}
+
+// Online returns the AU intensities OpenFace's FaceAnalyser predicts for
+// the frame added last, before the offline post-processing that the CSV
+// gets (the values a live plot can show while a video is analysed),
+// clipped to the CSV's range 0-5; zero on a failed frame. The slice is the
+// caller's.
+func (s *Sequence) Online() []float64 {
+	out := make([]float64, len(s.online))
+	for i, v := range s.online {
+		out[i] = min(5, max(0, v))
+	}
+	return out
 }
 
 // Rows post-processes the AUs of all frames added so far and hands fn

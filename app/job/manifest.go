@@ -1,0 +1,229 @@
+package job
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	"facemirror/models"
+)
+
+// Outcomes a manifest records.
+const (
+	// outcomeComplete: every output of the mode was written.
+	outcomeComplete = "complete"
+	// outcomeNoFace: no frame had a face; the source's CSV (modes aus and
+	// full) was written, no mirrored video.
+	outcomeNoFace = "no_face"
+)
+
+// manifestFormat is the manifest's version, for readers of old files.
+const manifestFormat = 1
+
+// Manifest is <stem>_facemirror.json: what produced an input's outputs,
+// from what, and how it went. It is written last, after every output it
+// lists is in place, so its presence with outcome "complete" means the
+// run finished; --skip-existing relies on that.
+type Manifest struct {
+	Format   int               `json:"format"`
+	App      string            `json:"app"`
+	Version  string            `json:"version"`
+	Mode     Mode              `json:"mode"`
+	Settings ManifestSettings  `json:"settings"`
+	Models   map[string]string `json:"models"`
+	Input    ManifestInput     `json:"input"`
+	Video    ManifestVideo     `json:"video"`
+	Outputs  []ManifestOutput  `json:"outputs"`
+	Started  time.Time         `json:"started"`
+	Seconds  float64           `json:"seconds"`
+	Outcome  string            `json:"outcome"`
+	Warnings []string          `json:"warnings,omitempty"`
+}
+
+// ManifestSettings are the settings that shape the outputs.
+type ManifestSettings struct {
+	VideoCodec  string `json:"video_codec,omitempty"`
+	Workers     int    `json:"workers"`
+	WholeVideos bool   `json:"whole_videos"`
+}
+
+// ManifestInput identifies the input file.
+type ManifestInput struct {
+	Path     string    `json:"path"`
+	Size     int64     `json:"size"`
+	Modified time.Time `json:"modified"`
+	SHA256   string    `json:"sha256"`
+}
+
+// ManifestVideo are the input's facts as analysed (upright).
+type ManifestVideo struct {
+	Width        int    `json:"width"`
+	Height       int    `json:"height"`
+	Frames       int    `json:"frames"`
+	FrameRate    string `json:"frame_rate"`
+	VariableRate bool   `json:"variable_rate"`
+	FaceFrames   int    `json:"face_frames"`
+}
+
+// ManifestOutput is one written file, by its name in the output folder.
+type ManifestOutput struct {
+	Name string `json:"name"`
+	Size int64  `json:"size"`
+}
+
+// inputFacts reads an input's identity: size, modification time and
+// SHA-256.
+func inputFacts(path string) (ManifestInput, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return ManifestInput{}, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return ManifestInput{}, err
+	}
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return ManifestInput{}, fmt.Errorf("hash %s: %w", filepath.Base(path), err)
+	}
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		abs = path
+	}
+	return ManifestInput{Path: abs, Size: fi.Size(), Modified: fi.ModTime().UTC(), SHA256: hex.EncodeToString(h.Sum(nil))}, nil
+}
+
+// writeManifest writes the job's manifest atomically after its outputs
+// and records them, the manifest last, as the job's files.
+func (j *job) writeManifest(outcome string, outputs []string) error {
+	r := j.run
+	in, err := inputFacts(j.path)
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	m := Manifest{
+		Format:  manifestFormat,
+		App:     "facemirror",
+		Version: r.opts.Version,
+		Mode:    r.opts.Mode,
+		Settings: ManifestSettings{
+			Workers:     r.workers,
+			WholeVideos: r.opts.WholeVideos || r.opts.Mode != ModeAUs,
+		},
+		Models: map[string]string{},
+		Input:  in,
+		Video: ManifestVideo{
+			Width: j.info.Width, Height: j.info.Height, Frames: j.frames,
+			FrameRate: j.info.FPS.String(), VariableRate: j.vfr, FaceFrames: j.faces,
+		},
+		Started:  j.started.UTC(),
+		Seconds:  time.Since(j.started).Seconds(),
+		Outcome:  outcome,
+		Warnings: j.warnings,
+	}
+	if r.opts.Mode != ModeAUs {
+		m.Settings.VideoCodec = string(r.opts.Codec)
+	}
+	for _, f := range models.Files() {
+		m.Models[f.Name] = f.SHA256
+	}
+	for _, o := range outputs {
+		fi, err := os.Stat(o)
+		if err != nil {
+			return fmt.Errorf("manifest: %w", err)
+		}
+		m.Outputs = append(m.Outputs, ManifestOutput{Name: filepath.Base(o), Size: fi.Size()})
+	}
+	b, err := json.MarshalIndent(m, "", "  ")
+	if err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	if err := writeFileAtomic(j.out.manifest, append(b, '\n')); err != nil {
+		return fmt.Errorf("manifest: %w", err)
+	}
+	j.mu.Lock()
+	j.files = append(append([]string(nil), outputs...), j.out.manifest)
+	j.mu.Unlock()
+	return nil
+}
+
+// completeBefore reports whether the input's manifest records a finished
+// run of this mode (and codec) by this version on this very input (same
+// size, modification time and SHA-256), with every output still there
+// at its recorded size. Anything else, an unreadable manifest included,
+// means the input is processed again.
+func (j *job) completeBefore() bool {
+	r := j.run
+	b, err := os.ReadFile(j.out.manifest)
+	if err != nil {
+		return false
+	}
+	var m Manifest
+	if json.Unmarshal(b, &m) != nil || m.Format != manifestFormat {
+		return false
+	}
+	if m.Mode != r.opts.Mode || m.Version != r.opts.Version ||
+		(m.Outcome != outcomeComplete && m.Outcome != outcomeNoFace) {
+		return false
+	}
+	if r.opts.Mode != ModeAUs && m.Settings.VideoCodec != string(r.opts.Codec) {
+		return false
+	}
+	fi, err := os.Stat(j.path)
+	if err != nil || fi.Size() != m.Input.Size || !fi.ModTime().UTC().Equal(m.Input.Modified) {
+		return false
+	}
+	in, err := inputFacts(j.path)
+	if err != nil || in.SHA256 != m.Input.SHA256 {
+		return false
+	}
+	dir := filepath.Dir(j.out.manifest)
+	files := make([]string, 0, len(m.Outputs)+1)
+	for _, o := range m.Outputs {
+		p := filepath.Join(dir, o.Name)
+		fi, err := os.Stat(p)
+		if err != nil || fi.Size() != o.Size {
+			return false
+		}
+		files = append(files, p)
+	}
+	j.mu.Lock()
+	j.files = append(files, j.out.manifest)
+	j.frames, j.faces = m.Video.Frames, m.Video.FaceFrames
+	j.mu.Unlock()
+	return true
+}
+
+// writeFileAtomic writes data to a temporary file beside path and renames
+// it onto path, so that path is complete or absent.
+func writeFileAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
+	if err != nil {
+		return err
+	}
+	tmp := f.Name()
+	_, err = f.Write(data)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o644)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return err
+	}
+	return nil
+}
