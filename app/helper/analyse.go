@@ -121,12 +121,9 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 	if err := call.Alive(); err != nil {
 		return nil, err
 	}
-	r, err := video.Open(ctx, req.Path)
+	r, err := openVideo(ctx, req.Path)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, worker.Coded(CodeBadInput, err)
+		return nil, err
 	}
 	defer r.Close()
 	info := r.Info()
@@ -185,20 +182,9 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 			}
 			continue
 		}
-		fr, err := analyser.Analyse(mat, openface.Landmarks{
-			Points:           lm.Landmarks[:],
-			Global:           lm.Global,
-			Local:            lm.Local,
-			Success:          lm.Success,
-			DetectionSuccess: lm.DetectionSuccess,
-			Confidence:       lm.Confidence,
-		})
+		enc, err := analyseTracked(analyser, mat, lm)
 		if err != nil {
-			return nil, fmt.Errorf("analyse frame %d of %s: %w", i, req.Path, err)
-		}
-		enc, err := fr.MarshalBinary()
-		if err != nil {
-			return nil, fmt.Errorf("encode frame %d of %s: %w", i, req.Path, err)
+			return nil, fmt.Errorf("frame %d of %s: %w", i, req.Path, err)
 		}
 		if err := call.Emit(EventFrame, AnalysedFrame{Index: i, Result: enc}); err != nil {
 			return nil, err
@@ -219,4 +205,38 @@ func irregular(info video.Info, f video.Frame) bool {
 	}
 	want := float64(f.Index) / fps
 	return math.Abs(f.Time.Seconds()-want) > 0.25/fps
+}
+
+// analyseTracked runs OpenFace's per-frame analysis on a tracked frame and
+// encodes the result for the wire (openface.FrameResult.MarshalBinary).
+func analyseTracked(a *openface.Analyser, mat gocv.Mat, lm clnf.Result) ([]byte, error) {
+	fr, err := a.Analyse(mat, openface.Landmarks{
+		Points:           lm.Landmarks[:],
+		Global:           lm.Global,
+		Local:            lm.Local,
+		Success:          lm.Success,
+		DetectionSuccess: lm.DetectionSuccess,
+		Confidence:       lm.Confidence,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("analyse: %w", err)
+	}
+	enc, err := fr.MarshalBinary()
+	if err != nil {
+		return nil, fmt.Errorf("encode: %w", err)
+	}
+	return enc, nil
+}
+
+// openVideo opens a request's video; a file that cannot be read is the
+// client's CodeBadInput, with package video's message naming it.
+func openVideo(ctx context.Context, path string) (*video.Reader, error) {
+	r, err := video.Open(ctx, path)
+	if err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, worker.Coded(CodeBadInput, err)
+	}
+	return r, nil
 }

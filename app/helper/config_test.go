@@ -11,7 +11,8 @@ func TestHelperEnv(t *testing.T) {
 	cases := []struct{ env, want []string }{
 		{
 			[]string{"PATH=/bin", "DISPLAY=:0", "WAYLAND_DISPLAY=wayland-0", "HOME=/root", "DISPLAYX=kept"},
-			[]string{"PATH=/bin", "HOME=/root", "DISPLAYX=kept", "GOGC=50", "MALLOC_ARENA_MAX=2", "MALLOC_MMAP_THRESHOLD_=1048576"},
+			[]string{"PATH=/bin", "HOME=/root", "DISPLAYX=kept", "GOGC=50", "MALLOC_ARENA_MAX=2", "MALLOC_MMAP_THRESHOLD_=1048576",
+				"FACEMIRROR_HELPER_ONLY_ENV=GOGC,MALLOC_ARENA_MAX,MALLOC_MMAP_THRESHOLD_"},
 		},
 		{
 			[]string{"GOGC=off", "MALLOC_ARENA_MAX=8", "MALLOC_MMAP_THRESHOLD_=65536"},

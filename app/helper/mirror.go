@@ -71,12 +71,9 @@ func (e *engine) mirror(ctx context.Context, call *worker.Call) (any, error) {
 			return nil, err
 		}
 	}
-	r, err := video.Open(ctx, req.Path)
+	r, err := openVideo(ctx, req.Path)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, worker.Coded(CodeBadInput, err)
+		return nil, err
 	}
 	defer r.Close()
 	info := r.Info()
@@ -89,10 +86,14 @@ func (e *engine) mirror(ctx context.Context, call *worker.Call) (any, error) {
 		if info.Kind == video.Image {
 			return newStillWriter(out.Path, w, h), nil
 		}
-		return encode.Create(ctx, out.Path, encode.Options{
+		enc, err := encode.Create(ctx, out.Path, encode.Options{
 			Codec: req.Codec, Width: w, Height: h, Rate: info.FPS,
 			VariableRate: req.VariableRate, AudioFrom: req.Path,
 		})
+		if err != nil {
+			return nil, err
+		}
+		return newQueuedWriter(enc), nil
 	}
 	var writers []picWriter
 	defer func() {
@@ -260,20 +261,9 @@ func analyseMirrored(ctx context.Context, call *worker.Call, s *mirrorSide, i in
 		}
 		return fmt.Errorf("track the face: %w", err)
 	}
-	fr, err := s.analyser.Analyse(s.mat, openface.Landmarks{
-		Points:           lm.Landmarks[:],
-		Global:           lm.Global,
-		Local:            lm.Local,
-		Success:          lm.Success,
-		DetectionSuccess: lm.DetectionSuccess,
-		Confidence:       lm.Confidence,
-	})
+	enc, err := analyseTracked(s.analyser, s.mat, lm)
 	if err != nil {
-		return fmt.Errorf("analyse: %w", err)
-	}
-	enc, err := fr.MarshalBinary()
-	if err != nil {
-		return fmt.Errorf("encode: %w", err)
+		return err
 	}
 	return call.Emit(EventFrame, MirroredFrame{Side: s.name, Index: i, Result: enc})
 }

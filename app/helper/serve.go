@@ -32,6 +32,7 @@ const Usage = "worker [--ep auto|cpu|coreml|cuda] [--threads N] [--models DIR] [
 // Config.Options builds them): it parses them and serves (Serve). It
 // returns the exit status.
 func Main(ctx context.Context, args []string, version string, stdin io.Reader, stdout, stderr io.Writer) int {
+	forgetHelperEnv()
 	fs := flag.NewFlagSet("worker", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	fs.Usage = func() {
@@ -271,12 +272,9 @@ func (e *engine) detect(ctx context.Context, call *worker.Call) (any, error) {
 	if err != nil {
 		return nil, err
 	}
-	r, err := video.Open(ctx, req.Path)
+	r, err := openVideo(ctx, req.Path)
 	if err != nil {
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
-		}
-		return nil, worker.Coded(CodeBadInput, err)
+		return nil, err
 	}
 	defer r.Close()
 	info := r.Info()

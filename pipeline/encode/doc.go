@@ -119,14 +119,18 @@
 //	veryfast   40-44              42-48              33          25          1.92 MB       3.7
 //	faster     28-31              29-32              21          25          2.09 MB       4.0
 //
-// veryfast is used: the slowest preset that keeps three simultaneous 1080p
-// encoders (the left, right and debug videos) above 30 frames/s in total,
-// with files half the size of superfast's. faster is no better: barely 30
-// frames/s and larger files at the same CRF. ultrafast drops CABAC and
-// B-frames and makes files three times larger. Should the analysis running
-// beside the encoders leave them less than the whole machine (loaded
-// column), superfast is the preset that still gives about 30 frames/s
-// for three, at 1.9 times the size; it is one constant (x264Preset).
+// superfast is used. On a quiet machine veryfast is the slowest preset
+// that keeps three simultaneous 1080p encoders (the left, right and debug
+// videos) above 30 frames/s in total, with files half the size of
+// superfast's; but the encoders never have the machine to themselves: the
+// mirror pass reads, reflects and (in the full pipeline) analyses the
+// faces beside them, and there (loaded column) veryfast falls to 25 frames/s
+// while superfast keeps about 30. Measured in the whole mirror pass of d04
+// (1080p, 472 frames, mode mirror): ultrafast 41 s, veryfast 64 s, and
+// peak memory 0.74 and 1.2 GB. faster is no better than veryfast: barely
+// 30 frames/s and larger files at the same CRF. ultrafast drops CABAC and
+// B-frames and makes files three times larger than veryfast. The preset is
+// one constant (x264Preset).
 // CRF 18 is the usual "visually lossless" setting: the videos are watched
 // by clinicians looking for small asymmetries (CRF 20 would save a
 // fifth). ffmpeg's default threading is kept: one x264 already keeps both
@@ -186,8 +190,8 @@
 // "broken pipe". Abort kills ffmpeg, so it also ends a Write blocked on a
 // full pipe, and returns only after ffmpeg has been reaped.
 //
-// Memory: an ffmpeg writing 1080p needs about 300 MB for H.264 (veryfast;
-// 245 MB with superfast) and 390 MB for FFV1 (its coder's state, the same with one slice or 12);
+// Memory: an ffmpeg writing 1080p needs about 245 MB for H.264 (superfast;
+// 300 MB with veryfast) and 390 MB for FFV1 (its coder's state, the same with one slice or 12);
 // the Writer itself holds no frame, except one padded copy for odd H.264
 // sizes.
 package encode
