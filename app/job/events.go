@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"image"
 	"image/jpeg"
+	"time"
 
 	"facemirror/app/helper"
 )
@@ -84,6 +85,11 @@ type FrameAUs struct {
 // event sends e for this job's input to Options.OnEvent.
 func (j *job) event(e Event) {
 	r := j.run
+	if e.Kind == EventStage {
+		j.mu.Lock()
+		j.stages = append(j.stages, stageStart{e.Stage, time.Now()})
+		j.mu.Unlock()
+	}
 	if r.opts.OnEvent == nil {
 		return
 	}
@@ -120,4 +126,10 @@ func (j *job) previewEvent(p helper.MirrorPreview) {
 	j.event(Event{Kind: EventPreview, Preview: &Preview{
 		Frame: p.Index, Source: dec(p.Source), Right: dec(p.Right), Left: dec(p.Left),
 	}})
+}
+
+// stageStart is when an input entered a stage, for the manifest's timings.
+type stageStart struct {
+	stage Stage
+	at    time.Time
 }

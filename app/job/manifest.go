@@ -41,6 +41,7 @@ type Manifest struct {
 	Outputs  []ManifestOutput  `json:"outputs"`
 	Started  time.Time         `json:"started"`
 	Seconds  float64           `json:"seconds"`
+	Stages   []ManifestStage   `json:"stages"`
 	Outcome  string            `json:"outcome"`
 	Warnings []string          `json:"warnings,omitempty"`
 }
@@ -68,6 +69,13 @@ type ManifestVideo struct {
 	FrameRate    string `json:"frame_rate"`
 	VariableRate bool   `json:"variable_rate"`
 	FaceFrames   int    `json:"face_frames"`
+}
+
+// ManifestStage is how long the input spent in one stage (a stage
+// entered twice, such as writing, is listed twice).
+type ManifestStage struct {
+	Stage   Stage   `json:"stage"`
+	Seconds float64 `json:"seconds"`
 }
 
 // ManifestOutput is one written file, by its name in the output folder.
@@ -130,6 +138,16 @@ func (j *job) writeManifest(outcome string, outputs []string) error {
 	if r.opts.Mode != ModeAUs {
 		m.Settings.VideoCodec = string(r.opts.Codec)
 	}
+	now := time.Now()
+	j.mu.Lock()
+	for k, st := range j.stages {
+		end := now
+		if k+1 < len(j.stages) {
+			end = j.stages[k+1].at
+		}
+		m.Stages = append(m.Stages, ManifestStage{Stage: st.stage, Seconds: end.Sub(st.at).Seconds()})
+	}
+	j.mu.Unlock()
 	for _, f := range models.Files() {
 		m.Models[f.Name] = f.SHA256
 	}

@@ -210,7 +210,7 @@ func TestFullPipelineOutputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			if m.Mode != ModeFull || m.Outcome != outcomeComplete || m.Video.Frames != src.Frames || len(m.Outputs) != 8 ||
-				m.Input.SHA256 == "" || len(m.Models) == 0 || m.Settings.VideoCodec != "h264" {
+				m.Input.SHA256 == "" || len(m.Models) == 0 || m.Settings.VideoCodec != "h264" || len(m.Stages) != 4 {
 				t.Errorf("manifest %+v", m)
 			}
 			if in == e02 && !m.Video.VariableRate {

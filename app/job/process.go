@@ -591,6 +591,7 @@ type job struct {
 	track    []helper.TrackFrame
 	vfr      bool
 	auNames  []string
+	stages   []stageStart
 	stage    *staging
 	files    []string
 	warnings []string
