@@ -9,9 +9,13 @@ import (
 )
 
 // memSampleInterval is how often --stats samples the memory of the run's
-// processes: often enough for peaks that last a few frames, rarely enough
-// that reading /proc costs well under 1 % of a core.
-const memSampleInterval = 100 * time.Millisecond
+// processes. Reading a process's smaps_rollup walks its page tables, which
+// costs the kernel time in proportion to its memory: with three 1080p
+// encoders running, sampling every 0.1 s took about a fifth of a core
+// (mode mirror on d04: 54 s with --stats, 45 s without). The run's memory
+// rises in long plateaus (models, then frames and encoders), so half a
+// second still finds its peak.
+const memSampleInterval = 500 * time.Millisecond
 
 // writeStats prints a run's figures for --stats (and make bench): wall
 // time, frames per second with helper start-up and shut-down included,

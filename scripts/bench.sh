@@ -49,13 +49,14 @@ seconds() {
 	awk -v a="$t0" -v b="$t1" 'BEGIN { printf "%.2f", b - a }'
 }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
-# fm FILE ARGS...: runs facemirror process --quiet --stats ARGS, keeps its
-# output in FILE and prints the wall time it measured (start-up included).
+# fm FILE ARGS...: times facemirror process --quiet ARGS (start-up
+# included) and prints the seconds; then runs it again with --stats for
+# the peak memory, kept in FILE: sampling the memory costs time itself.
 fm() {
 	local st=$1; shift
+	seconds ./facemirror process --quiet "$@"
 	./facemirror process --quiet --stats "$@" >"$st" 2>&1 || true
 	cat "$st" >>out/bench.txt
-	sed -n 's/^stats: wall \([0-9.]*\) s.*/\1/p' "$st"
 }
 # pss FILE: the peak proportional set size of a --stats line.
 pss() { sed -n 's/.*peak memory \([0-9.]* MB\) (proportional.*/\1/p' "$1" | head -1; }
