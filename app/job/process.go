@@ -175,11 +175,11 @@ type Report struct {
 
 // Exit statuses of the process command (see ExitStatus).
 const (
-	// ExitFailed: some input could not be read or analysed; it has no
-	// CSV. The other inputs were processed.
+	// ExitFailed: some input could not be read or processed; it has no
+	// outputs. The other inputs were processed.
 	ExitFailed = 1
-	// ExitNoFace: every input has its CSV, but in at least one no frame
-	// shows a face (all its rows have success 0).
+	// ExitNoFace: every input was processed, but in at least one no frame
+	// shows a face (its CSV rows all have success 0; no mirrored videos).
 	ExitNoFace = 3
 	// ExitInterrupted: the run was cancelled (Ctrl-C); files finished
 	// before stay, no partial output is left.
@@ -215,8 +215,8 @@ func (r Report) ExitStatus() int {
 // mirrored faces. Those requests go before further chunks of other
 // inputs, so a video's outputs are finished before many others start.
 //
-// In mode aus:
-// The heavy work runs in opts.Workers helper processes. Each video's
+// The heavy work runs in opts.Workers helper processes. In mode aus each
+// video's
 // header is read (no decoding here: an exact count would cost a whole
 // decoding pass before any helper could start) and the video is split by
 // its container's frame count into contiguous chunks (planChunks), the
