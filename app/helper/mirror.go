@@ -120,6 +120,9 @@ func (e *engine) mirror(ctx context.Context, call *worker.Call) (any, error) {
 				s.analyser = an.features.NewAnalyser()
 			}
 		}
+		if !s.wanted() {
+			continue
+		}
 		s.mat = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
 		defer s.mat.Close()
 		pix, err := s.mat.DataPtrUint8()
@@ -302,8 +305,7 @@ func debugFrame(t TrackFrame, line mirror.Line) mirror.Debug {
 
 // previewer makes at most PreviewRate previews a second.
 type previewer struct {
-	last  time.Time
-	small gocv.Mat
+	last time.Time
 }
 
 func (p *previewer) due() bool { return time.Since(p.last) >= time.Second/PreviewRate }
