@@ -440,7 +440,7 @@ func (r *run) dispatch() {
 // plan probes the inputs in order and queues their chunks. Probing the
 // next input overlaps with the helpers' work on the previous ones.
 func (r *run) plan() {
-	features, featErr := r.loadFeatures()
+	features, featErr := r.loadFeatures(r.opts.Mode != ModeMirror)
 	for _, j := range r.jobs {
 		if j.err == nil && featErr != nil {
 			j.err = featErr
@@ -496,13 +496,19 @@ func (j *job) queue() {
 	}
 }
 
-// loadFeatures reads the AU models the Sequences need (the helpers read
-// their own copy) and creates the output folder.
-func (r *run) loadFeatures() (*openface.Models, error) {
+// loadFeatures creates the output folder and, when the mode writes CSVs
+// (needed), reads the AU models the Sequences need (the helpers read their
+// own copy). Mode mirror needs none: loading them would cost this process
+// about 100 MB and a second of checking the model files that the helpers
+// check anyway.
+func (r *run) loadFeatures(needed bool) (*openface.Models, error) {
 	if r.opts.OutDir != "" {
 		if err := os.MkdirAll(r.opts.OutDir, 0o755); err != nil {
 			return nil, fmt.Errorf("create the output folder: %w", err)
 		}
+	}
+	if !needed {
+		return nil, nil
 	}
 	dir := r.opts.Helpers.ModelsDir
 	if dir == "" {
@@ -608,16 +614,19 @@ func (j *job) prepare(features *openface.Models) {
 		}
 		return
 	}
-	seq, err := openface.NewSequence(features, info)
-	if err != nil {
-		j.err = fmt.Errorf("%s: %w", filepath.Base(j.path), err)
-		return
+	// Mode mirror writes no CSV: the source's frames need no AU stage.
+	var seq *openface.Sequence
+	if j.run.opts.Mode != ModeMirror {
+		if seq, err = openface.NewSequence(features, info); err != nil {
+			j.err = fmt.Errorf("%s: %w", filepath.Base(j.path), err)
+			return
+		}
+		j.auNames = features.Layout().IntensityAUs
 	}
 	j.ctx, j.cancel = context.WithCancel(j.run.ctx)
 	j.frames, j.exact = info.Frames, info.FramesExact
 	j.seq = seq
 	j.info, j.features = info, features
-	j.auNames = features.Layout().IntensityAUs
 	j.out.still = info.Kind == video.Image
 	j.pending = map[int]openface.FrameResult{}
 	// The midline must not depend on how many helpers there are, so
@@ -839,8 +848,10 @@ func (j *job) drainLocked() (added int, complete bool, err error) {
 			break
 		}
 		delete(j.pending, j.next)
-		if err := j.seq.Add(r); err != nil {
-			return added, false, fmt.Errorf("%s: frame %d: %w", filepath.Base(j.path), j.next, err)
+		if j.seq != nil {
+			if err := j.seq.Add(r); err != nil {
+				return added, false, fmt.Errorf("%s: frame %d: %w", filepath.Base(j.path), j.next, err)
+			}
 		}
 		if r.Success {
 			j.faces++
