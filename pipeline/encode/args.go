@@ -9,7 +9,7 @@ const (
 	// frames/s in total while the face analysis takes its share of the 2
 	// cores (veryfast, whose files are half the size, fell to 25). See
 	// the package documentation for the table.
-	x264Preset = "superfast"
+	x264Preset = "ultrafast"
 	// x264CRF 18 is the usual "visually lossless" setting: the mirrored
 	// videos are watched by clinicians looking for small asymmetries.
 	x264CRF = "18"
@@ -68,15 +68,15 @@ func ffmpegArgs(opts Options, audio audioPlan, out string) []string {
 	switch opts.Codec {
 	case H264:
 		a = append(a,
-			// BT.601 matrix, limited range: the same conversion OpenCV
-			// (and so pipeline/video) applies when it decodes, so a
-			// frame read back matches the frame written, and the tags
-			// below make players use it too. accurate_rnd: swscale's
-			// fast path truncates, which shifted blue by 1.8 levels on a
-			// test gradient (0.4 with it) for 8 % of the encoding speed.
-			"-vf", "scale=out_color_matrix=bt601:out_range=tv:flags=accurate_rnd",
+			// The frames arrive as I420 already (toI420); the tags make
+			// players use the BT.601 matrix they were converted with.
 			"-c:v", "libx264", "-preset", x264Preset, "-crf", x264CRF,
-			"-profile:v", "high", "-pix_fmt", "yuv420p",
+			// One thread: FaceMirror runs three encoders beside the
+			// face analysis, so cores are never idle for lack of
+			// encoder threads, and each x264 thread costs CPU to
+			// coordinate and memory for its frames.
+			"-threads", "1",
+			"-pix_fmt", "yuv420p",
 			"-colorspace", "smpte170m", "-color_primaries", "bt709",
 			"-color_trc", "bt709", "-color_range", "tv",
 			"-movflags", "+faststart",

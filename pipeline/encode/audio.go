@@ -34,6 +34,38 @@ type audioPlan struct {
 	offset time.Duration
 }
 
+// Audio is what a source's audio streams become in videos of one codec,
+// learned from ffprobe by PlanAudio. Given as Options.Audio it serves
+// every Writer of that source and codec, which then run no ffprobe of
+// their own: the mirrored and debug videos of one source share one.
+type Audio struct {
+	source string
+	codec  Codec
+	plan   audioPlan
+}
+
+// PlanAudio asks ffprobe (the one beside ffmpeg, or on PATH when ffmpeg is
+// empty) about source's audio for videos of codec; see Options.Audio.
+func PlanAudio(ctx context.Context, ffmpeg, source string, codec Codec) (*Audio, error) {
+	if !codec.valid() {
+		_, err := ParseCodec(string(codec))
+		return nil, err
+	}
+	prog := ffmpeg
+	if prog == "" {
+		prog = "ffmpeg"
+	}
+	resolved, err := exec.LookPath(prog)
+	if err != nil {
+		return nil, notFound(ffmpeg, err)
+	}
+	plan, err := planAudio(ctx, ffprobeFor(resolved), source, codec)
+	if err != nil {
+		return nil, err
+	}
+	return &Audio{source: source, codec: codec, plan: plan}, nil
+}
+
 // mp4Audio lists the codecs copied into .mp4 unchanged: the ones QuickTime,
 // Windows and the browsers all play from MP4. ffmpeg 5.1's mp4 muxer would
 // take more (MP2, AC-3, Opus, FLAC, ALAC), but a file one of those players

@@ -9,7 +9,7 @@ import (
 type Codec string
 
 const (
-	// H264 is H.264 High profile, yuv420p, in .mp4: plays in QuickTime,
+	// H264 is H.264 (Constrained Baseline), yuv420p, in .mp4: plays in QuickTime,
 	// Windows and browsers.
 	H264 Codec = "h264"
 	// FFV1 is FFV1 lossless in .mkv: the decoded BGR frames equal the

@@ -19,19 +19,23 @@
 // # Getting frames and their times into ffmpeg
 //
 // Raw video over a pipe carries no timestamps, so the frames travel as a
-// minimal live Matroska stream written here (mkvstream.go): an EBML header, a Segment of unknown size, one uncompressed BGR
-// track (V_UNCOMPRESSED with the FourCC "BGR" 24, which FFmpeg decodes as
-// its bgr24 format without any conversion) and one Cluster per frame
-// holding a single SimpleBlock with the frame's time. Matroska was chosen
-// over NUT, the other format FFmpeg reads raw RGB from a pipe with
-// timestamps, because it needs no checksums, no syncpoints and no
-// variable-length tables; one Cluster per frame keeps every time absolute,
-// so no gap between frames can overflow the Block's 16-bit relative time.
-// The stream's clock is one microsecond: finer than every output clock, so
-// its single rounding never moves a frame to another output tick. Each
-// frame costs about 25 header bytes; the 6 MB of a 1080p frame go to the
-// pipe straight from the caller's slice (only odd H.264 sizes are copied,
-// to pad them).
+// minimal live Matroska stream written here (mkvstream.go): an EBML header,
+// a Segment of unknown size, one uncompressed track (V_UNCOMPRESSED, with
+// the FourCC "BGR" 24 for FFV1, which FFmpeg reads as bgr24, and "I420" for
+// H.264, which it reads as yuv420p, both without conversion) and one
+// Cluster per frame holding a single SimpleBlock with the frame's time.
+// Matroska was chosen over NUT, the other format FFmpeg reads raw video
+// from a pipe with timestamps, because it needs no checksums, no
+// syncpoints and no variable-length tables; one Cluster per frame keeps
+// every time absolute, so no gap between frames can overflow the Block's
+// 16-bit relative time. The stream's clock is one microsecond: finer than
+// every output clock, so its single rounding never moves a frame to
+// another output tick. Each frame costs about 25 header bytes. FFV1 frames
+// go to the pipe straight from the caller's slice (odd sizes aside);
+// H.264 frames are converted to I420 first (see Pixel formats). Prepare
+// and WriteFrame split Write in two, so that a caller queueing frames for
+// an encoder queues them converted: half the bytes, and no copy of the
+// BGR frame.
 //
 // One path serves both modes. With a constant rate, frame i is sent at
 // exactly i*Den/Num seconds and ffmpeg gets -r Num/Den, which makes its
@@ -94,50 +98,42 @@
 // with 4). Every frame is a keyframe (-g 1): 0.4 % more bytes, and damage
 // to one frame cannot spread to the next.
 //
-// H.264 is yuv420p, High profile, the format every player decodes. The
-// conversion uses the BT.601 matrix in limited range, the one OpenCV (and
-// so pipeline/video) applies when decoding, and the stream is tagged
-// smpte170m so players apply it too. swscale's accurate rounding is on:
-// its fast path truncates, which shifted blue by 1.8 levels on a test
-// gradient (0.4 with it), and costs 8 % of the encoding speed. Read back
-// through pipeline/video, a smooth test picture differs from the frame
-// written by 1.4-1.9 levels on average (worst frame per test); 1.3 of that
-// is the two colour conversions alone (measured with lossless H.264),
-// mostly OpenCV's own fast conversion back to BGR.
+// H.264 is yuv420p, the format every player decodes. The frames are
+// converted from BGR here, by OpenCV (BGR2YUV_I420: the BT.601 matrix in
+// limited range, the one OpenCV, and so pipeline/video, applies when
+// decoding), and the stream is tagged smpte170m so players apply it too.
+// OpenCV converts a 1080p frame in 0.5 ms; ffmpeg's scale filter took 8.5
+// ms (with accurate rounding, without which it shifted blue by 1.8 levels
+// on a test gradient), and fed three encoders that was a sixth of the
+// mirror pass. Read back through pipeline/video, a smooth test picture
+// differs from the frame written by 1.3-1.5 levels on average (worst frame
+// per test; it was 1.4-1.9 through ffmpeg's filter), most of it OpenCV's
+// own fast conversion back to BGR.
 //
 // # H.264 speed: the preset
 //
-// libx264 presets measured on the 2-core development machine, encoding the
-// first 100 frames of d04 (1920x1080, real footage) from bgr24 at CRF 18
-// with the conversion above, in frames/s. "Quiet": nothing else running,
-// 3-4 runs each, consistent. "Loaded": other builds and tests kept about
-// one core busy, 5-10 runs each, scattered widely, so medians:
+// libx264 presets measured on the 2-core development machine, encoding 200
+// frames of d04 (1920x1080, real footage) from yuv420p at CRF 18, alone:
 //
-//	preset     quiet, 1 encoder   quiet, 3 at once   loaded, 1   loaded, 3   100 frames   Mbit/s at 23.976
-//	ultrafast  78-86              72-99 (total)      61          82          6.02 MB      11.5
-//	superfast  52-58              57-66              56          32          3.58 MB       6.9
-//	veryfast   40-44              42-48              33          25          1.92 MB       3.7
-//	faster     28-31              29-32              21          25          2.09 MB       4.0
+//	preset              CPU per frame   peak memory   bytes (200 frames)   profile
+//	ultrafast, 1 thread      10 ms          95 MB        12.2 MB           Constrained Baseline
+//	ultrafast                12 ms         119 MB        12.2 MB           Constrained Baseline
+//	superfast, 1 thread      25 ms         170 MB         7.5 MB           High
+//	superfast                20 ms         243 MB         7.5 MB           High
+//	veryfast                 31 ms         292 MB         3.8 MB           High
 //
-// superfast is used. On a quiet machine veryfast is the slowest preset
-// that keeps three simultaneous 1080p encoders (the left, right and debug
-// videos) above 30 frames/s in total, with files half the size of
-// superfast's; but the encoders never have the machine to themselves: the
-// mirror pass reads, reflects and (in the full pipeline) analyses the
-// faces beside them, and there (loaded column) veryfast falls to 25 frames/s
-// while superfast keeps about 30. Measured in the whole mirror pass of d04
-// (1080p, 472 frames, mode mirror): ultrafast 41 s, veryfast 64 s, and
-// peak memory 0.74 and 1.2 GB. faster is no better than veryfast: barely
-// 30 frames/s and larger files at the same CRF. ultrafast drops CABAC and
-// B-frames and makes files three times larger than veryfast. The preset is
-// one constant (x264Preset).
-// CRF 18 is the usual "visually lossless" setting: the videos are watched
-// by clinicians looking for small asymmetries (CRF 20 would save a
-// fifth). ffmpeg's default threading is kept: one x264 already keeps both
-// cores busy, which is why three at once are not three times as fast.
-// BenchmarkWrite1080p measures the whole path (Go, pipe, ffmpeg, including
-// start and Commit): H.264 32-35 frames/s, FFV1 19-20 frames/s with the
-// machine otherwise quiet (25-40 and 11-21 loaded).
+// ultrafast with one thread is used. FaceMirror writes three videos per
+// source (left, right, debug) beside the face tracking on two cores, so the
+// encoders' CPU time is what the user waits for: in mode mirror on d04 (one
+// 1080p video, 472 frames) superfast made the whole run 44.9 s and peak
+// memory 1,009 MB, ultrafast 31.9 s and 668 MB. The price is size: about
+// 1.6 times superfast's bytes at the same CRF (ultrafast drops CABAC,
+// B-frames and the deblocking filter's search), 12 Mbit/s for 1080p at 24
+// frames/s. One thread per encoder: three encoders already keep both cores
+// busy, and each x264 thread costs CPU to coordinate and memory for its
+// frames. CRF 18 is the usual "visually lossless" setting: the videos are
+// watched by clinicians looking for small asymmetries. The preset is one
+// constant (x264Preset).
 //
 // # Odd sizes
 //
@@ -190,8 +186,8 @@
 // "broken pipe". Abort kills ffmpeg, so it also ends a Write blocked on a
 // full pipe, and returns only after ffmpeg has been reaped.
 //
-// Memory: an ffmpeg writing 1080p needs about 245 MB for H.264 (superfast;
-// 300 MB with veryfast) and 390 MB for FFV1 (its coder's state, the same with one slice or 12);
-// the Writer itself holds no frame, except one padded copy for odd H.264
-// sizes.
+// Memory: an ffmpeg writing 1080p needs about 95 MB for H.264 (of which
+// some 40 MB are shared libraries) and 390 MB for FFV1 (its coder's state,
+// the same with one slice or 12); the Writer itself holds one prepared
+// frame for H.264 (3 MB at 1080p).
 package encode

@@ -35,6 +35,9 @@ type Options struct {
 	// AudioFrom, when not empty, is the source file whose audio stream(s)
 	// are copied into the output (when it has any audio).
 	AudioFrom string
+	// Audio, when not nil, is AudioFrom already planned by PlanAudio (for
+	// the same codec); AudioFrom is then ignored.
+	Audio *Audio
 	// FFmpeg is the ffmpeg program; empty means "ffmpeg" on PATH. Its
 	// ffprobe is looked for beside it (needed only with AudioFrom).
 	FFmpeg string
@@ -65,9 +68,12 @@ type Writer struct {
 	stderr *tailBuffer
 	exited chan struct{} // closed once cmd.Wait has returned
 
-	frameLen         int // bytes per frame given to Write
-	streamW, streamH int // frame size sent to ffmpeg
-	pad              []byte
+	frameLen         int   // bytes per frame given to Write
+	streamW, streamH int   // frame size sent to ffmpeg
+	padded           bool  // an odd H264 size, padded to even
+	i420             bool  // ffmpeg is fed I420 (H264), not BGR
+	payloadLen       int   // bytes per frame fed to ffmpeg
+	frame            Frame // Write's own prepared frame
 	head             []byte
 	frames           int
 	first, last      time.Duration
@@ -123,7 +129,13 @@ func create(ctx context.Context, path string, opts Options, beforeStart func(tmp
 		return fail(notFound(opts.FFmpeg, err))
 	}
 	var audio audioPlan
-	if opts.AudioFrom != "" {
+	switch {
+	case opts.Audio != nil:
+		if opts.Audio.codec != opts.Codec {
+			return fail(fmt.Errorf("the audio of %s was planned for %s, not %s", filepath.Base(opts.Audio.source), opts.Audio.codec, opts.Codec))
+		}
+		audio = opts.Audio.plan
+	case opts.AudioFrom != "":
 		audio, err = planAudio(ctx, ffprobeFor(resolved), opts.AudioFrom, opts.Codec)
 		if err != nil {
 			return fail(err)
@@ -156,9 +168,12 @@ func create(ctx context.Context, path string, opts Options, beforeStart func(tmp
 		// of the last ones (see pad).
 		w.streamW += opts.Width & 1
 		w.streamH += opts.Height & 1
-		if w.streamW != opts.Width || w.streamH != opts.Height {
-			w.pad = make([]byte, w.streamW*w.streamH*3)
-		}
+		w.padded = w.streamW != opts.Width || w.streamH != opts.Height
+		w.i420 = true
+	}
+	w.payloadLen = w.streamW * w.streamH * 3
+	if w.i420 {
+		w.payloadLen = w.streamW * w.streamH * 3 / 2
 	}
 
 	w.cmd = exec.CommandContext(ctx, resolved, ffmpegArgs(opts, audio, "file:"+tmp)...)
@@ -178,7 +193,7 @@ func create(ctx context.Context, path string, opts Options, beforeStart func(tmp
 	}
 	go w.wait()
 
-	hdr := streamHeader(w.streamW, w.streamH, defaultDuration(opts.Rate))
+	hdr := streamHeader(w.streamW, w.streamH, w.i420, defaultDuration(opts.Rate))
 	if _, err := w.stdin.Write(hdr); err != nil {
 		return nil, w.fail(err, "starting")
 	}
@@ -231,11 +246,77 @@ func (w *Writer) Write(pix []byte, t time.Duration) error {
 	if err := w.usable("Write"); err != nil {
 		return err
 	}
-	if err := w.ctx.Err(); err != nil {
+	if err := w.checkSize(len(pix)); err != nil {
 		return w.fail(err, "")
 	}
-	if len(pix) != w.frameLen {
-		return w.fail(fmt.Errorf("frame %d has %d bytes, want %d (%dx%d BGR, 3 bytes per pixel)", w.frames, len(pix), w.frameLen, w.opts.Width, w.opts.Height), "")
+	payload := pix
+	if w.padded || w.i420 {
+		if err := w.Prepare(&w.frame, pix); err != nil {
+			return w.fail(err, "")
+		}
+		payload = w.frame.data
+	}
+	return w.writePayload(payload, t)
+}
+
+// Frame is one frame as ffmpeg is fed it (I420 for H264, BGR for FFV1),
+// made by Prepare. Preparing into the same Frame again reuses its memory.
+type Frame struct {
+	data []byte
+	pad  []byte // the padded BGR picture of an odd-sized H264 frame
+}
+
+// Prepare converts pix, a frame as Write takes it, into f. It changes
+// nothing in the Writer and may run on another goroutine while frames
+// are written: a caller that queues frames for an encoder queues them
+// prepared, which is half the bytes of BGR for H264 and saves copying
+// the BGR frame into the queue first.
+func (w *Writer) Prepare(f *Frame, pix []byte) error {
+	if err := w.checkSize(len(pix)); err != nil {
+		return fmt.Errorf("encode %s: %w", w.name, err)
+	}
+	src := pix
+	if w.padded {
+		f.pad = grow(f.pad, w.streamW*w.streamH*3)
+		padFrame(f.pad, pix, w.opts.Width, w.opts.Height, w.streamW, w.streamH)
+		src = f.pad
+	}
+	if !w.i420 {
+		f.data = append(f.data[:0], src...)
+		return nil
+	}
+	f.data = grow(f.data, w.payloadLen)
+	if err := toI420(f.data, src, w.streamW, w.streamH); err != nil {
+		return fmt.Errorf("encode %s: %w", w.name, err)
+	}
+	return nil
+}
+
+// WriteFrame appends a frame made by Prepare; t is as for Write, and any
+// error is as final.
+func (w *Writer) WriteFrame(f *Frame, t time.Duration) error {
+	if err := w.usable("WriteFrame"); err != nil {
+		return err
+	}
+	if len(f.data) != w.payloadLen {
+		return w.fail(fmt.Errorf("frame %d: a prepared frame of %d bytes, want %d (was it prepared by this Writer?)", w.frames, len(f.data), w.payloadLen), "")
+	}
+	return w.writePayload(f.data, t)
+}
+
+// checkSize checks the length of a BGR frame given to Write or Prepare.
+func (w *Writer) checkSize(n int) error {
+	if n != w.frameLen {
+		return fmt.Errorf("frame %d has %d bytes, want %d (%dx%d BGR, 3 bytes per pixel)", w.frames, n, w.frameLen, w.opts.Width, w.opts.Height)
+	}
+	return nil
+}
+
+// writePayload sends one frame's bytes, as ffmpeg reads them, with its
+// time.
+func (w *Writer) writePayload(pix []byte, t time.Duration) error {
+	if err := w.ctx.Err(); err != nil {
+		return w.fail(err, "")
 	}
 	var tick uint64
 	if w.opts.VariableRate {
@@ -252,10 +333,6 @@ func (w *Writer) Write(pix []byte, t time.Duration) error {
 		// 1/Rate clock undoes it.
 		tick = mulDivRound(uint64(w.frames), uint64(w.opts.Rate.Den)*uint64(time.Second/streamTick), uint64(w.opts.Rate.Num))
 	}
-	if w.pad != nil {
-		padFrame(w.pad, pix, w.opts.Width, w.opts.Height, w.streamW, w.streamH)
-		pix = w.pad
-	}
 	w.head = frameHeader(w.head[:0], tick, len(pix))
 	if _, err := w.stdin.Write(w.head); err != nil {
 		return w.fail(err, fmt.Sprintf("writing frame %d", w.frames))
@@ -265,6 +342,14 @@ func (w *Writer) Write(pix []byte, t time.Duration) error {
 	}
 	w.frames++
 	return nil
+}
+
+// grow returns b resized to n bytes, reusing its memory when it can.
+func grow(b []byte, n int) []byte {
+	if cap(b) >= n {
+		return b[:n]
+	}
+	return make([]byte, n)
 }
 
 // padFrame copies the w x h frame src into the sw x sh frame dst, filling

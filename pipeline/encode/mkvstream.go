@@ -102,9 +102,10 @@ func (b ebml) master(id uint32, body ebml) ebml {
 }
 
 // streamHeader returns everything before the first Cluster for a
-// width x height BGR track. defaultDuration (nanoseconds, 0 for none) tells
+// width x height track of BGR pictures, or of I420 ones (planar YUV 4:2:0,
+// FFmpeg's yuv420p) when i420 is set. defaultDuration (nanoseconds, 0 for none) tells
 // the demuxer the nominal frame interval of a constant-rate stream.
-func streamHeader(width, height int, defaultDuration uint64) []byte {
+func streamHeader(width, height int, i420 bool, defaultDuration uint64) []byte {
 	var hdr ebml
 	hdr = hdr.master(idEBML, ebml(nil).
 		uint(idEBMLVersion, 1).
@@ -120,10 +121,14 @@ func streamHeader(width, height int, defaultDuration uint64) []byte {
 		uint(idTimestampScale, uint64(streamTick/time.Nanosecond)).
 		bytes(idMuxingApp, []byte("facemirror")).
 		bytes(idWritingApp, []byte("facemirror")))
+	fourCC := []byte{'B', 'G', 'R', 24}
+	if i420 {
+		fourCC = []byte("I420")
+	}
 	video := ebml(nil).
 		uint(idPixelWidth, uint64(width)).
 		uint(idPixelHeight, uint64(height)).
-		bytes(idColourSpace, []byte{'B', 'G', 'R', 24})
+		bytes(idColourSpace, fourCC)
 	track := ebml(nil).
 		uint(idTrackNumber, 1).
 		uint(idTrackUID, 1).
