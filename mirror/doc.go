@@ -103,6 +103,23 @@
 // frame, stays within 1.3 px, and the glabella, moving 15 px per frame,
 // within 3.6 px. The cost is linear in the number of frames.
 //
+// # Streaming
+//
+// Smoother gives the same lines, bit for bit, while the video is still
+// being tracked, so that mirroring need not wait for the end of the track.
+// A frame's smoothed line depends only on the gap-filled frames of the
+// windows that contain it, at most 20 frames either side, and on the
+// track's length only when the track is shorter than the long windows. So
+// it is final once the 20 frames after it are known, which with every frame
+// fitted is 20 frames after it was added. A frame without a fit is known
+// only when the next fitted frame ends its gap, so a gap holds back the
+// lines of its frames and of the 20 before it until then; the last 20
+// frames, and any after the last fit, wait for the end of the track. The
+// Smoother keeps about a long window of frames and of window fits, however
+// long the track, and does the same additions in the same order as the
+// whole-track smoother; Smooth itself runs a Smoother, so that the two
+// cannot drift apart.
+//
 // # Debug frame
 //
 // DrawDebug draws the midline across the whole frame (cyan), the landmarks

@@ -1,9 +1,6 @@
 package mirror
 
-import (
-	"errors"
-	"fmt"
-)
+import "errors"
 
 // Observation is one frame's raw midline; OK is false when that frame had no
 // successful fit (its Line is then ignored).
@@ -34,49 +31,18 @@ const (
 // it; the glabella and the chin are then smoothed by adaptively weighted local
 // straight-line fits (see doc.go). It returns an error wrapping ErrNoFit when
 // obs is empty or no frame is OK.
+//
+// Smooth runs a Smoother over obs, so that the two cannot differ by a bit.
 func Smooth(obs []Observation) ([]Line, error) {
-	filled, err := fillGaps(obs)
-	if err != nil {
-		return nil, err
-	}
-	return smoothLines(filled), nil
-}
-
-// fillGaps returns the track with every frame that has no fit replaced by the
-// linear interpolation between the nearest fitted frames before and after
-// it, or by the nearest fitted frame at the ends of the track.
-func fillGaps(obs []Observation) ([]Line, error) {
-	if len(obs) == 0 {
-		return nil, fmt.Errorf("mirror: empty track: %w", ErrNoFit)
-	}
-	out := make([]Line, len(obs))
-	prev := -1 // last OK frame seen
-	for i, o := range obs {
-		if !o.OK {
-			continue
+	var s Smoother
+	out := make([]Line, 0, len(obs))
+	for _, o := range obs {
+		var err error
+		if out, err = s.add(o, out); err != nil {
+			return nil, err
 		}
-		if !o.Line.finite() {
-			return nil, fmt.Errorf("mirror: frame %d: midline %+v is not finite", i, o.Line)
-		}
-		out[i] = o.Line
-		if prev < 0 {
-			for j := range i {
-				out[j] = o.Line
-			}
-		} else {
-			for j := prev + 1; j < i; j++ {
-				out[j] = lerpLine(out[prev], o.Line, j-prev, i-j)
-			}
-		}
-		prev = i
 	}
-	if prev < 0 {
-		return nil, fmt.Errorf("mirror: none of %d frames is fitted: %w", len(obs), ErrNoFit)
-	}
-	for j := prev + 1; j < len(out); j++ {
-		out[j] = out[prev]
-	}
-	return out, nil
+	return s.close(out)
 }
 
 // lerpLine interpolates between a (da frames before) and b (db frames after).
@@ -112,49 +78,63 @@ type windowFit struct {
 	weight      float64
 }
 
-// smoothLines runs the adaptive local-linear smoother on a gap-free track.
-func smoothLines(in []Line) []Line {
-	n := len(in)
-	series := make([]coords, n)
-	for i, l := range in {
-		series[i] = toCoords(l)
+// windowSet holds the fits of consecutive windows of one length, numbered
+// by their first frame, as far as they are still needed.
+type windowSet struct {
+	span int     // frames per window: its length, or the track's if shorter
+	suu  float64 // Σu² over a window
+	fits queue[windowFit]
+}
+
+func newWindowSet(span int) windowSet {
+	return windowSet{span: span, suu: float64(span*(span*span-1)) / 12}
+}
+
+// relVar is the variance, relative to the noise's, of a fitted line's value
+// u frames from the window's centre.
+func (ws *windowSet) relVar(u float64) float64 {
+	if ws.suu == 0 {
+		return 1
 	}
-	sums := make([]coords, n)
-	wsums := make([]float64, n)
-	for _, length := range [...]int{shortWindow, longWindow} {
-		span := min(length, n)
-		suu := float64(span*(span*span-1)) / 12 // Σu² over the window
-		// relVar is the variance, relative to the noise's, of a fitted
-		// line's value u frames from the window's centre.
-		relVar := func(u float64) float64 {
-			if suu == 0 {
-				return 1
-			}
-			return 1/float64(span) + float64(u*u)/suu
-		}
-		for j := range n - span + 1 {
-			f := fitWindow(series[j:j+span], j)
-			// The window votes for every frame it contains with its line's
-			// value there, weighted by the inverse of the variance that value
-			// would have from white noise of the window's residual size.
-			for t := j; t < j+span; t++ {
-				u := float64(t) - f.centre
-				w := f.weight / relVar(u)
-				for k := range sums[t] {
-					sums[t][k] += float64(w * (f.mean[k] + float64(f.slope[k]*u)))
-				}
-				wsums[t] += w
-			}
-		}
+	return 1/float64(ws.span) + float64(u*u)/ws.suu
+}
+
+// vote adds to sum and wsum the votes for frame t of the windows that
+// contain it in a track of n frames, in increasing order of their start
+// (float addition is not associative, so the order is part of the result).
+// Each window votes with its line's value at t, weighted by the inverse of
+// the variance that value would have from white noise of the window's
+// residual size.
+func (ws *windowSet) vote(t, n int, sum *coords, wsum *float64) {
+	lo, hi := max(0, t-ws.span+1), min(t, n-ws.span)
+	// The sums are kept in variables, which unlike an array's elements can
+	// stay in registers; each is still added to in the same order.
+	s0, s1, s2, s3, sw := sum[0], sum[1], sum[2], sum[3], *wsum
+	for _, f := range ws.fits.slice(lo, hi+1) {
+		u := float64(t) - f.centre
+		w := f.weight / ws.relVar(u)
+		s0 += float64(w * (f.mean[0] + float64(f.slope[0]*u)))
+		s1 += float64(w * (f.mean[1] + float64(f.slope[1]*u)))
+		s2 += float64(w * (f.mean[2] + float64(f.slope[2]*u)))
+		s3 += float64(w * (f.mean[3] + float64(f.slope[3]*u)))
+		sw += w
 	}
-	out := make([]Line, n)
-	for t, sum := range sums {
-		for k := range sum {
-			sum[k] /= wsums[t]
-		}
-		out[t] = sum.line()
+	*sum, *wsum = coords{s0, s1, s2, s3}, sw
+}
+
+// smoothFrame returns frame t's smoothed midline in a track of n frames:
+// the weighted mean of the votes of the short windows, then of the long
+// ones, that contain t. Their fits must be in wins.
+func smoothFrame(t, n int, wins *[2]windowSet) Line {
+	var sum coords
+	var wsum float64
+	for i := range wins {
+		wins[i].vote(t, n, &sum, &wsum)
 	}
-	return out
+	for k := range sum {
+		sum[k] /= wsum
+	}
+	return sum.line()
 }
 
 // fitWindow fits the straight lines of one window starting at frame start.

@@ -114,6 +114,26 @@ func linearTrack(n int) []Line {
 	return out
 }
 
+// fillGaps returns the gap-filled track that a Smoother smooths: obs fed to
+// its gap filling, with no line computed, so that no frame is forgotten.
+func fillGaps(obs []Observation) ([]Line, error) {
+	var s Smoother
+	for _, o := range obs {
+		if err := s.fill(o); err != nil {
+			return nil, err
+		}
+	}
+	if err := s.fillEnd(); err != nil {
+		return nil, err
+	}
+	series := s.series.slice(0, s.series.end())
+	out := make([]Line, len(series))
+	for i, c := range series {
+		out[i] = c.line()
+	}
+	return out, nil
+}
+
 func TestFillGaps(t *testing.T) {
 	truth := linearTrack(12)
 	nan := Line{Point{math.NaN(), 0}, Point{0, math.Inf(1)}}
