@@ -210,7 +210,18 @@ func irregular(info video.Info, f video.Frame) bool {
 // analyseTracked runs OpenFace's per-frame analysis on a tracked frame and
 // encodes the result for the wire (openface.FrameResult.MarshalBinary).
 func analyseTracked(a *openface.Analyser, mat gocv.Mat, lm clnf.Result) ([]byte, error) {
-	fr, err := a.Analyse(mat, openface.Landmarks{
+	_, enc, err := analyseFrame(a, mat, lm, true)
+	return enc, err
+}
+
+// analyseFrame is analyseTracked that also returns the result itself;
+// without aus only the frame's geometry (openface.Analyser.Geometry).
+func analyseFrame(a *openface.Analyser, mat gocv.Mat, lm clnf.Result, aus bool) (openface.FrameResult, []byte, error) {
+	analyse := a.Analyse
+	if !aus {
+		analyse = a.Geometry
+	}
+	fr, err := analyse(mat, openface.Landmarks{
 		Points:           lm.Landmarks[:],
 		Global:           lm.Global,
 		Local:            lm.Local,
@@ -219,13 +230,13 @@ func analyseTracked(a *openface.Analyser, mat gocv.Mat, lm clnf.Result) ([]byte,
 		Confidence:       lm.Confidence,
 	})
 	if err != nil {
-		return nil, fmt.Errorf("analyse: %w", err)
+		return fr, nil, fmt.Errorf("analyse: %w", err)
 	}
 	enc, err := fr.MarshalBinary()
 	if err != nil {
-		return nil, fmt.Errorf("encode: %w", err)
+		return fr, nil, fmt.Errorf("encode: %w", err)
 	}
-	return enc, nil
+	return fr, enc, nil
 }
 
 // openVideo opens a request's video; a file that cannot be read is the

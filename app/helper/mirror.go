@@ -4,13 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"image"
-	"image/color"
 	"io"
 	"math"
-	"os"
-	"path/filepath"
-	"time"
 
 	"facemirror/app/worker"
 	"facemirror/mirror"
@@ -28,247 +23,193 @@ const (
 	SideLeft  = "left"
 )
 
-// picWriter is where one mirrored stream goes: an encode.Writer for a
-// video, a stillWriter for an image.
-type picWriter interface {
-	Write(pix []byte, t time.Duration) error
-	Commit() error
-	Abort()
-}
+// passLead is how many batches the source's tracking may run ahead of the
+// mirror pass. The smoother already holds each midline back about 20
+// frames; a little more slack lets the two stages even out each other's
+// slow frames (a face detection, an encoder's key frame).
+const passLead = 16
 
-// mirrorSide is one mirrored stream of a request: its picture, where it
-// is written and, when analysed, its own tracker and analyser.
-type mirrorSide struct {
-	name     string
-	keep     mirror.Side
-	mat      gocv.Mat
-	img      mirror.Image
-	out      picWriter
-	tracker  *clnf.Tracker
-	analyser *openface.Analyser
-}
-
-func (s *mirrorSide) wanted() bool { return s.out != nil || s.tracker != nil }
-
-// mirror serves KindMirror: it reads the video once, reflects every frame
-// across its midline, writes the mirrored and debug videos and tracks and
-// analyses the mirrored streams asked for, each as a video of its own.
+// mirror serves KindMirror. One goroutine tracks and analyses the source,
+// as an analyse request over the whole video does, and streams its frames;
+// each frame's midline becomes final about 20 frames later (the smoother's
+// look-ahead), and a second goroutine, reading the video a second time,
+// reflects that frame, writes the mirrored and debug videos and hands the
+// mirrored faces to their own trackers. The video is read twice rather
+// than buffered: at 1080p 20 frames are 120 MB, a gap without a face can
+// hold back its midlines much longer, and decoding a frame again costs 5 ms.
 func (e *engine) mirror(ctx context.Context, call *worker.Call) (any, error) {
 	var req MirrorRequest
 	if err := call.Decode(&req); err != nil {
 		return nil, err
 	}
-	track, err := checkMirrorRequest(&req)
-	if err != nil {
+	if err := checkMirrorRequest(&req); err != nil {
 		return nil, worker.Coded(worker.CodeBadRequest, err)
 	}
-	var an *analysisModels
-	if len(req.Analyse) > 0 {
-		if an, err = e.analysis(ctx); err != nil {
-			return nil, err
-		}
-		if err := call.Alive(); err != nil {
-			return nil, err
-		}
+	an, err := e.analysis(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := call.Alive(); err != nil {
+		return nil, err
 	}
 	r, err := openVideo(ctx, req.Path)
 	if err != nil {
 		return nil, err
 	}
 	defer r.Close()
-	info := r.Info()
-	w, h := info.Width, info.Height
 
-	open := func(out *MirrorOutput) (picWriter, error) {
-		if out == nil {
-			return nil, nil
-		}
-		if info.Kind == video.Image {
-			return newStillWriter(out.Path, w, h), nil
-		}
-		enc, err := encode.Create(ctx, out.Path, encode.Options{
-			Codec: req.Codec, Width: w, Height: h, Rate: info.FPS,
-			VariableRate: req.VariableRate, AudioFrom: req.Path,
-		})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pass := newMirrorPass(ctx, call, &req, r.Info(), an)
+	defer pass.close()
+	batches := make(chan trackBatch, passLead)
+	passDone := make(chan error, 1)
+	go func() {
+		err := pass.run(batches)
 		if err != nil {
-			return nil, err
+			cancel()
 		}
-		return newQueuedWriter(enc), nil
-	}
-	var writers []picWriter
-	defer func() {
-		// After a successful Commit, Abort does nothing.
-		for _, wr := range writers {
-			wr.Abort()
-		}
+		passDone <- err
 	}()
-	sides := []*mirrorSide{{name: SideRight, keep: mirror.Right}, {name: SideLeft, keep: mirror.Left}}
-	for _, s := range sides {
-		out := req.Right
-		if s.keep == mirror.Left {
-			out = req.Left
-		}
-		if s.out, err = open(out); err != nil {
-			return nil, err
-		}
-		if s.out != nil {
-			writers = append(writers, s.out)
-		}
-		for _, a := range req.Analyse {
-			if a == s.name {
-				s.tracker = clnf.NewTracker(an.landmarks, clnf.MTCNN{Detector: an.faces})
-				s.analyser = an.features.NewAnalyser()
-			}
-		}
-		if !s.wanted() {
-			continue
-		}
-		s.mat = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
-		defer s.mat.Close()
-		pix, err := s.mat.DataPtrUint8()
-		if err != nil {
-			return nil, fmt.Errorf("mirror %s: %w", req.Path, err)
-		}
-		s.img = mirror.Image{Pix: pix, Width: w, Height: h, Stride: 3 * w}
+	res, trackErr := trackSource(ctx, call, &req, r, an, batches)
+	if trackErr != nil {
+		cancel()
 	}
-	debugOut, err := open(req.Debug)
-	if err != nil {
-		return nil, err
+	passErr := <-passDone
+	switch {
+	case trackErr != nil && !(errors.Is(trackErr, context.Canceled) && passErr != nil):
+		// The pass's failure explains a tracking it cancelled, not the
+		// other way round.
+		return nil, trackErr
+	case passErr != nil:
+		return nil, passErr
 	}
-	var debugImg mirror.Image
-	if debugOut != nil {
-		writers = append(writers, debugOut)
-		debugImg = mirror.NewImage(w, h)
-	}
-	right, left := sides[0], sides[1]
+	res.Mirrored = pass.next
+	return res, nil
+}
 
+// checkMirrorRequest refuses requests that cannot be carried out.
+func checkMirrorRequest(req *MirrorRequest) error {
+	if _, err := encode.ParseCodec(string(req.Codec)); err != nil {
+		return fmt.Errorf("mirror %s: %w", req.Path, err)
+	}
+	for _, a := range req.Analyse {
+		if a != SideRight && a != SideLeft {
+			return fmt.Errorf("mirror %s: analyse %q: want %q or %q", req.Path, a, SideRight, SideLeft)
+		}
+	}
+	return nil
+}
+
+// trackBatch is what the source's tracking tells the mirror pass after
+// one frame: that frame's track, the midlines that have become final,
+// and whether the video has turned out variable-rate so far. End, sent
+// once after the last frame, says the video was read to its end and every
+// midline has been sent.
+type trackBatch struct {
+	frame        TrackFrame
+	lines        []mirror.Line
+	variableRate bool
+	end          bool
+}
+
+// trackSource tracks and analyses every frame of the source, streams each
+// frame's result (EventFrame, AnalysedFrame) and sends the mirror pass
+// what it needs. It closes out when it returns.
+func trackSource(ctx context.Context, call *worker.Call, req *MirrorRequest, r *video.Reader, an *analysisModels, out chan<- trackBatch) (MirrorResult, error) {
+	defer close(out)
+	send := func(b trackBatch) error {
+		select {
+		case out <- b:
+			return nil
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	path, info := req.Path, r.Info()
+	res := MirrorResult{Width: info.Width, Height: info.Height}
+	tracker := clnf.NewTracker(an.landmarks, clnf.MTCNN{Detector: an.faces})
+	analyser := an.features.NewAnalyser()
+	smoother := mirror.NewSmoother()
 	mat := gocv.NewMat()
 	defer mat.Close()
-	var preview previewer
-	n := 0
-	for {
+	for i := 0; ; i++ {
 		f, err := r.ReadInto(&mat)
 		if errors.Is(err, io.EOF) {
 			break
 		}
 		if err != nil {
 			if ctx.Err() != nil {
-				return nil, ctx.Err()
+				return res, ctx.Err()
 			}
-			return nil, worker.Coded(CodeBadInput, err)
+			return res, worker.Coded(CodeBadInput, err)
 		}
-		i := f.Index
-		if i != n {
-			return nil, fmt.Errorf("mirror %s: read frame %d where frame %d was due", req.Path, i, n)
+		if f.Index != i {
+			return res, fmt.Errorf("track %s: read frame %d where frame %d was due", path, f.Index, i)
 		}
-		if i >= len(req.Lines) {
-			return nil, fmt.Errorf("mirror %s: the video has more frames than the %d of its track; the file changed or decodes differently each time", req.Path, len(req.Lines))
+		if !res.VariableRate && irregular(info, f) {
+			res.VariableRate = true
 		}
-		src, err := matImage(&mat)
+		lm, err := tracker.Track(ctx, mat)
 		if err != nil {
-			return nil, fmt.Errorf("mirror frame %d of %s: %w", i, req.Path, err)
+			if ctx.Err() != nil {
+				return res, ctx.Err()
+			}
+			return res, fmt.Errorf("track the face in frame %d of %s: %w", i, path, err)
 		}
-		line := req.Lines[i]
-		switch {
-		case right.wanted() && left.wanted():
-			err = mirror.MirrorBoth(right.img, left.img, src, line)
-		case right.wanted():
-			err = mirror.Mirror(right.img, src, line, mirror.Right)
-		case left.wanted():
-			err = mirror.Mirror(left.img, src, line, mirror.Left)
-		}
+		fr, enc, err := analyseFrame(analyser, mat, lm, req.SourceAUs)
 		if err != nil {
-			return nil, fmt.Errorf("mirror frame %d of %s: %w", i, req.Path, err)
+			return res, fmt.Errorf("frame %d of %s: %w", i, path, err)
 		}
-		for _, s := range sides {
-			if s.out != nil {
-				if err := s.out.Write(s.img.Pix, f.Time); err != nil {
-					return nil, err
-				}
-			}
+		if err := call.Emit(EventFrame, AnalysedFrame{Index: i, Result: enc}); err != nil {
+			return res, err
 		}
-		if debugOut != nil {
-			copyImage(debugImg, src)
-			mirror.DrawDebug(debugImg, debugFrame(track[i], line))
-			if err := debugOut.Write(debugImg.Pix, f.Time); err != nil {
-				return nil, err
-			}
+		res.Frames++
+		tf := trackFrameOf(fr)
+		lines, err := smoother.Add(observation(tf))
+		if err != nil {
+			return res, fmt.Errorf("midline of frame %d of %s: %w", i, path, err)
 		}
-		for _, s := range sides {
-			if s.tracker == nil {
-				continue
-			}
-			if err := analyseMirrored(ctx, call, s, i); err != nil {
-				return nil, fmt.Errorf("%s-mirrored frame %d of %s: %w", s.name, i, req.Path, err)
-			}
-		}
-		if err := call.Emit(EventProgress, MirrorProgress{Index: i}); err != nil {
-			return nil, err
-		}
-		if req.Preview && preview.due() {
-			p, err := preview.make(i, &mat, line, right, left)
-			if err != nil {
-				return nil, fmt.Errorf("preview of frame %d of %s: %w", i, req.Path, err)
-			}
-			if err := call.Emit(EventPreview, p); err != nil {
-				return nil, err
-			}
-		}
-		n++
-	}
-	if n != len(req.Lines) {
-		return nil, fmt.Errorf("mirror %s: the video has %d frames, its track %d; the file changed or decodes differently each time", req.Path, n, len(req.Lines))
-	}
-	for _, wr := range writers {
-		if err := wr.Commit(); err != nil {
-			return nil, err
+		if err := send(trackBatch{frame: tf, lines: lines, variableRate: res.VariableRate}); err != nil {
+			return res, err
 		}
 	}
-	return MirrorResult{Frames: n}, nil
+	if res.Frames == 0 {
+		return res, worker.Coded(CodeBadInput, fmt.Errorf("%s: %w", path, video.ErrNoFrames))
+	}
+	lines, err := smoother.Close()
+	if errors.Is(err, mirror.ErrNoFit) {
+		// Nothing to mirror: the pass has written nothing either.
+		res.NoFace = true
+		return res, send(trackBatch{end: true, variableRate: res.VariableRate})
+	}
+	if err != nil {
+		return res, fmt.Errorf("midline of %s: %w", path, err)
+	}
+	return res, send(trackBatch{lines: lines, variableRate: res.VariableRate, end: true})
 }
 
-// checkMirrorRequest refuses requests that cannot be carried out and
-// decodes the track.
-func checkMirrorRequest(req *MirrorRequest) ([]TrackFrame, error) {
-	if len(req.Lines) == 0 {
-		return nil, fmt.Errorf("mirror %s: no midlines", req.Path)
+// trackFrameOf is what the debug video and the midline use of a frame's
+// analysis.
+func trackFrameOf(fr openface.FrameResult) TrackFrame {
+	t := TrackFrame{Face: fr.Success, Yaw: float32(float64(fr.Pose[4]) * (180 / math.Pi))}
+	if fr.Success {
+		t.Landmarks = append([]float32(nil), fr.Landmarks...)
 	}
-	if _, err := encode.ParseCodec(string(req.Codec)); err != nil {
-		return nil, fmt.Errorf("mirror %s: %w", req.Path, err)
-	}
-	for _, a := range req.Analyse {
-		if a != SideRight && a != SideLeft {
-			return nil, fmt.Errorf("mirror %s: analyse %q: want %q or %q", req.Path, a, SideRight, SideLeft)
-		}
-	}
-	if req.Debug == nil {
-		return nil, nil
-	}
-	track, err := DecodeTrack(req.Track)
-	if err != nil {
-		return nil, fmt.Errorf("mirror %s: %w", req.Path, err)
-	}
-	if len(track) != len(req.Lines) {
-		return nil, fmt.Errorf("mirror %s: a track of %d frames for %d midlines", req.Path, len(track), len(req.Lines))
-	}
-	return track, nil
+	return t
 }
 
-// analyseMirrored tracks and analyses side s's picture of frame i and
-// streams the result.
-func analyseMirrored(ctx context.Context, call *worker.Call, s *mirrorSide, i int) error {
-	lm, err := s.tracker.Track(ctx, s.mat)
-	if err != nil {
-		if ctx.Err() != nil {
-			return ctx.Err()
-		}
-		return fmt.Errorf("track the face: %w", err)
+// observation is a frame's raw midline. A fit whose glabella and chin
+// coincide gives no line; the frame then counts as one without a fit.
+func observation(t TrackFrame) mirror.Observation {
+	if !t.Face {
+		return mirror.Observation{}
 	}
-	enc, err := analyseTracked(s.analyser, s.mat, lm)
+	l, err := mirror.FromLandmarks(t.Landmarks)
 	if err != nil {
-		return err
+		return mirror.Observation{}
 	}
-	return call.Emit(EventFrame, MirroredFrame{Side: s.name, Index: i, Result: enc})
+	return mirror.Observation{Line: l, OK: true}
 }
 
 // matImage is a view of a continuous 8-bit BGR Mat's pixels.
@@ -302,124 +243,3 @@ func debugFrame(t TrackFrame, line mirror.Line) mirror.Debug {
 	}
 	return d
 }
-
-// previewer makes at most PreviewRate previews a second.
-type previewer struct {
-	last time.Time
-}
-
-func (p *previewer) due() bool { return time.Since(p.last) >= time.Second/PreviewRate }
-
-// make encodes the downscaled source (with its midline) and mirrored
-// pictures of frame i.
-func (p *previewer) make(i int, src *gocv.Mat, line mirror.Line, right, left *mirrorSide) (MirrorPreview, error) {
-	p.last = time.Now()
-	out := MirrorPreview{Index: i}
-	scale := min(1, float64(PreviewWidth)/float64(src.Cols()))
-	enc := func(m gocv.Mat, withLine bool) ([]byte, error) {
-		size := image.Pt(max(1, int(math.Round(float64(m.Cols())*scale))), max(1, int(math.Round(float64(m.Rows())*scale))))
-		small := gocv.NewMat()
-		defer small.Close()
-		gocv.Resize(m, &small, size, 0, 0, gocv.InterpolationArea)
-		if withLine {
-			a, b := lineAcross(line, m.Cols(), m.Rows())
-			pt := func(q mirror.Point) image.Point {
-				return image.Pt(int(math.Round(q.X*scale)), int(math.Round(q.Y*scale)))
-			}
-			gocv.Line(&small, pt(a), pt(b), color.RGBA{R: 255, G: 64, B: 255, A: 255}, 1)
-		}
-		buf, err := gocv.IMEncode(gocv.JPEGFileExt, small)
-		if err != nil {
-			return nil, err
-		}
-		defer buf.Close()
-		return append([]byte(nil), buf.GetBytes()...), nil
-	}
-	var err error
-	if out.Source, err = enc(*src, true); err != nil {
-		return out, err
-	}
-	if right.wanted() {
-		if out.Right, err = enc(right.mat, false); err != nil {
-			return out, err
-		}
-	}
-	if left.wanted() {
-		if out.Left, err = enc(left.mat, false); err != nil {
-			return out, err
-		}
-	}
-	return out, nil
-}
-
-// lineAcross returns two points of the midline at the top and bottom edge
-// of a w×h picture (or its left and right edge for a near-horizontal
-// line), so that the line drawn between them crosses the whole picture.
-func lineAcross(l mirror.Line, w, h int) (a, b mirror.Point) {
-	dx, dy := l.Chin.X-l.Glabella.X, l.Chin.Y-l.Glabella.Y
-	if math.Abs(dy) >= math.Abs(dx) && dy != 0 {
-		at := func(y float64) mirror.Point { return mirror.Point{X: l.Glabella.X + (y-l.Glabella.Y)*dx/dy, Y: y} }
-		return at(0), at(float64(h - 1))
-	}
-	if dx == 0 {
-		return l.Glabella, l.Chin
-	}
-	at := func(x float64) mirror.Point { return mirror.Point{X: x, Y: l.Glabella.Y + (x-l.Glabella.X)*dy/dx} }
-	return at(0), at(float64(w - 1))
-}
-
-// stillWriter writes a still image's mirrored picture as a PNG: written to
-// a temporary file beside path and renamed on Commit.
-type stillWriter struct {
-	path string
-	w, h int
-	pix  []byte
-	done bool
-}
-
-func newStillWriter(path string, w, h int) *stillWriter { return &stillWriter{path: path, w: w, h: h} }
-
-// Write keeps the picture; a still image has one frame.
-func (s *stillWriter) Write(pix []byte, _ time.Duration) error {
-	if s.pix != nil {
-		return fmt.Errorf("write %s: a still image has one frame", filepath.Base(s.path))
-	}
-	if len(pix) != 3*s.w*s.h {
-		return fmt.Errorf("write %s: %d bytes for a %dx%d picture", filepath.Base(s.path), len(pix), s.w, s.h)
-	}
-	s.pix = append([]byte(nil), pix...)
-	return nil
-}
-
-// Commit writes the PNG.
-func (s *stillWriter) Commit() error {
-	if s.done {
-		return nil
-	}
-	if s.pix == nil {
-		return fmt.Errorf("write %s: no picture", filepath.Base(s.path))
-	}
-	m, err := gocv.NewMatFromBytes(s.h, s.w, gocv.MatTypeCV8UC3, s.pix)
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(s.path), err)
-	}
-	defer m.Close()
-	tmp, err := os.CreateTemp(filepath.Dir(s.path), "."+filepath.Base(s.path)+".tmp-*.png")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", filepath.Base(s.path), err)
-	}
-	tmp.Close()
-	if !gocv.IMWrite(tmp.Name(), m) {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: the PNG encoder failed", filepath.Base(s.path))
-	}
-	if err := os.Rename(tmp.Name(), s.path); err != nil {
-		os.Remove(tmp.Name())
-		return fmt.Errorf("write %s: %w", filepath.Base(s.path), err)
-	}
-	s.done = true
-	return nil
-}
-
-// Abort drops the picture; nothing was written before Commit.
-func (s *stillWriter) Abort() { s.pix = nil }

@@ -2,13 +2,10 @@ package helper
 
 import (
 	"context"
-	"encoding/binary"
 	"fmt"
-	"math"
 	"time"
 
 	"facemirror/app/worker"
-	"facemirror/mirror"
 	"facemirror/pipeline/encode"
 	"facemirror/pipeline/openface"
 )
@@ -241,16 +238,22 @@ func Analyse(ctx context.Context, c Caller, req AnalyseRequest, onFrame func(ind
 	return res, nil
 }
 
-// KindMirror mirrors a video across its facial midline, one line per frame
-// (computed by the client over the whole track): request MirrorRequest,
-// events EventProgress (MirrorProgress) per frame, EventFrame
-// (MirroredFrame) per frame and side analysed, EventPreview
-// (MirrorPreview) at most PreviewRate times a second; result MirrorResult.
+// KindMirror tracks the face through a whole video, as KindAnalyse does,
+// and mirrors each frame across its smoothed facial midline as soon as
+// that is final (about 20 frames later): request MirrorRequest; events
+// EventFrame (AnalysedFrame) per source frame, EventProgress
+// (MirrorProgress) per frame mirrored, EventMirrored (MirroredFrame) per
+// frame and side analysed, EventPreview (MirrorPreview) at most
+// PreviewRate times a second; result MirrorResult. A source whose frames
+// turn out unevenly spaced after some were written has them mirrored
+// again (its videos must keep each frame's time), so progress events can
+// repeat earlier indices.
 const KindMirror = "mirror"
 
 // Event kinds of a mirror request besides EventFrame.
 const (
 	EventProgress = "progress"
+	EventMirrored = "mirrored"
 	EventPreview  = "preview"
 )
 
@@ -269,33 +272,27 @@ type MirrorOutput struct {
 	Path string `json:"path"`
 }
 
-// MirrorRequest asks a helper to reflect every frame of a video across
-// its midline. Frames are read upright, as the analysis read them.
+// MirrorRequest asks a helper to track, mirror and write one video or
+// image. Frames are read upright, as the analysis reads them.
 type MirrorRequest struct {
 	// Path is the source video or image.
 	Path string `json:"path"`
-	// Lines are the smoothed midlines, one per frame; their number is the
-	// frame count the client expects the video to have.
-	Lines []mirror.Line `json:"lines"`
 	// Right, Left and Debug are the videos to write; nil ones are not
 	// written. Right keeps the patient's right half (image left).
 	Right *MirrorOutput `json:"right,omitempty"`
 	Left  *MirrorOutput `json:"left,omitempty"`
 	Debug *MirrorOutput `json:"debug,omitempty"`
-	// Track is what the debug video shows besides the midline: each
-	// frame's landmarks and yaw (EncodeTrack). Needed with Debug.
-	Track []byte `json:"track,omitempty"`
 	// Codec is the video codec of the outputs (encode.H264 or
 	// encode.FFV1).
 	Codec encode.Codec `json:"codec"`
-	// VariableRate keeps each frame's own time in the videos written
-	// (the source is variable-frame-rate); otherwise frames are 1/fps
-	// apart at the source's exact rate.
-	VariableRate bool `json:"variable_rate,omitempty"`
+	// SourceAUs asks for the source frames' AU features (the AU stage's
+	// input, as an analyse request gives them); without it their
+	// AnalysedFrame holds the landmarks and pose only (AUSuccess false).
+	SourceAUs bool `json:"source_aus,omitempty"`
 	// Analyse names the mirrored streams ("right", "left") whose frames
 	// are tracked and analysed like a video of their own, from the
 	// mirrored pixels before any encoding; each frame's result comes as
-	// an EventFrame event.
+	// an EventMirrored event.
 	Analyse []string `json:"analyse,omitempty"`
 	// Preview asks for EventPreview events.
 	Preview bool `json:"preview,omitempty"`
@@ -311,63 +308,6 @@ type TrackFrame struct {
 	Landmarks []float32
 	// Yaw is the head's yaw in degrees.
 	Yaw float32
-}
-
-// trackFloats is one TrackFrame's size in the encoding: face flag, yaw
-// and 136 coordinates.
-const trackFloats = 2 + 136
-
-// EncodeTrack encodes a track compactly (little-endian float32s, 552
-// bytes per frame) for MirrorRequest.Track: a JSON list of numbers would
-// be four times larger for long videos.
-func EncodeTrack(frames []TrackFrame) ([]byte, error) {
-	out := make([]byte, 0, len(frames)*trackFloats*4)
-	for i, f := range frames {
-		face := float32(0)
-		if f.Face {
-			face = 1
-		}
-		lm := f.Landmarks
-		if !f.Face {
-			lm = nil
-		}
-		if lm != nil && len(lm) != 136 {
-			return nil, fmt.Errorf("track frame %d: %d landmark coordinates, want 136", i, len(lm))
-		}
-		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(face))
-		out = binary.LittleEndian.AppendUint32(out, math.Float32bits(f.Yaw))
-		for k := range 136 {
-			v := float32(0)
-			if lm != nil {
-				v = lm[k]
-			}
-			out = binary.LittleEndian.AppendUint32(out, math.Float32bits(v))
-		}
-	}
-	return out, nil
-}
-
-// DecodeTrack decodes EncodeTrack's bytes.
-func DecodeTrack(b []byte) ([]TrackFrame, error) {
-	if len(b)%(trackFloats*4) != 0 {
-		return nil, fmt.Errorf("track of %d bytes is not a whole number of %d-byte frames", len(b), trackFloats*4)
-	}
-	n := len(b) / (trackFloats * 4)
-	out := make([]TrackFrame, n)
-	f := func(i int) float32 { return math.Float32frombits(binary.LittleEndian.Uint32(b[4*i:])) }
-	for i := range out {
-		base := i * trackFloats
-		out[i].Face = f(base) != 0
-		out[i].Yaw = f(base + 1)
-		if out[i].Face {
-			lm := make([]float32, 136)
-			for k := range lm {
-				lm[k] = f(base + 2 + k)
-			}
-			out[i].Landmarks = lm
-		}
-	}
-	return out, nil
 }
 
 // MirrorProgress tells that a frame has been mirrored and written.
@@ -397,21 +337,34 @@ type MirrorPreview struct {
 
 // MirrorResult ends a mirror request.
 type MirrorResult struct {
-	// Frames is the number of frames mirrored and written.
+	// Frames is the number of frames tracked: the whole video.
 	Frames int `json:"frames"`
+	// Mirrored is the number of frames mirrored and written: Frames, or
+	// 0 with NoFace.
+	Mirrored int `json:"mirrored"`
+	// NoFace tells that no frame had a fitted face: there is no midline,
+	// and nothing was written.
+	NoFace bool `json:"no_face,omitempty"`
+	// Width and Height are the size of the upright frames.
+	Width  int `json:"width"`
+	Height int `json:"height"`
+	// VariableRate tells that the source's frames are unevenly spaced
+	// (see AnalyseResult); the videos keep each frame's own time.
+	VariableRate bool `json:"variable_rate,omitempty"`
 }
 
 // MirrorEvents receives what a mirror request streams; nil fields are
 // not called.
 type MirrorEvents struct {
+	Source   func(index int, r openface.FrameResult) error
 	Progress func(index int) error
 	Frame    func(side string, index int, r openface.FrameResult) error
 	Preview  func(MirrorPreview) error
 }
 
 // Mirror runs a mirror request. When a Pool retries it on a fresh helper,
-// events arrive again from the first frame; key what you keep by side and
-// index.
+// events arrive again from the first frame; key what you keep by index
+// (and side).
 func Mirror(ctx context.Context, c Caller, req MirrorRequest, ev MirrorEvents) (MirrorResult, error) {
 	var res MirrorResult
 	err := c.Call(ctx, KindMirror, req, &res, func(e worker.Event) error {
@@ -426,6 +379,19 @@ func Mirror(ctx context.Context, c Caller, req MirrorRequest, ev MirrorEvents) (
 			}
 			return ev.Progress(p.Index)
 		case EventFrame:
+			if ev.Source == nil {
+				return nil
+			}
+			var f AnalysedFrame
+			if err := e.Decode(&f); err != nil {
+				return err
+			}
+			var r openface.FrameResult
+			if err := r.UnmarshalBinary(f.Result); err != nil {
+				return fmt.Errorf("frame %d of %s: %w", f.Index, req.Path, err)
+			}
+			return ev.Source(f.Index, r)
+		case EventMirrored:
 			if ev.Frame == nil {
 				return nil
 			}

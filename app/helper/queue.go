@@ -3,23 +3,26 @@ package helper
 import (
 	"sync"
 	"time"
+
+	"facemirror/pipeline/encode"
 )
 
 // queueDepth is how many frames a queuedWriter holds: enough for an
-// encoder to go on while the others take their turn, and at 1080p 6 MB
-// each.
+// encoder to go on while the others take their turn (at 1080p 3 MB each,
+// as I420).
 const queueDepth = 2
 
-// queuedWriter hands frames to a picWriter on a goroutine of its own. A
+// queuedWriter hands frames to an encoder on a goroutine of its own. A
 // mirror request writes up to three videos, each through its own ffmpeg;
 // written in turn from one goroutine, each Write waited until its ffmpeg
 // had read the whole frame, so the encoders ran one after another (d04 in
 // mode mirror: 6 frames/s, the encoders a third busy each). Queued, they
-// run side by side.
+// run side by side. Frames are queued prepared (encode.Writer.Prepare),
+// converted straight from the caller's picture.
 type queuedWriter struct {
-	w      picWriter
+	w      *encode.Writer
 	frames chan queuedFrame
-	free   chan []byte
+	free   chan *encode.Frame
 	done   chan struct{}
 	once   sync.Once
 
@@ -28,15 +31,15 @@ type queuedWriter struct {
 }
 
 type queuedFrame struct {
-	pix []byte
-	t   time.Duration
+	f *encode.Frame
+	t time.Duration
 }
 
-func newQueuedWriter(w picWriter) *queuedWriter {
+func newQueuedWriter(w *encode.Writer) *queuedWriter {
 	q := &queuedWriter{
 		w:      w,
 		frames: make(chan queuedFrame, queueDepth),
-		free:   make(chan []byte, queueDepth),
+		free:   make(chan *encode.Frame, queueDepth+1),
 		done:   make(chan struct{}),
 	}
 	go q.run()
@@ -47,15 +50,13 @@ func (q *queuedWriter) run() {
 	defer close(q.done)
 	for f := range q.frames {
 		if q.failed() == nil {
-			if err := q.w.Write(f.pix, f.t); err != nil {
-				q.mu.Lock()
-				q.err = err
-				q.mu.Unlock()
+			if err := q.w.WriteFrame(f.f, f.t); err != nil {
+				q.setErr(err)
 			}
 		}
-		// Keep the buffer for the next Write unless enough are kept.
+		// Keep the frame's memory for a later Write unless enough is kept.
 		select {
-		case q.free <- f.pix:
+		case q.free <- f.f:
 		default:
 		}
 	}
@@ -67,18 +68,32 @@ func (q *queuedWriter) failed() error {
 	return q.err
 }
 
-// Write queues a copy of pix; it blocks only while queueDepth frames wait.
+func (q *queuedWriter) setErr(err error) {
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	if q.err == nil {
+		q.err = err
+	}
+}
+
+// Write queues pix, prepared for the encoder; it blocks only while
+// queueDepth frames wait.
 func (q *queuedWriter) Write(pix []byte, t time.Duration) error {
 	if err := q.failed(); err != nil {
 		return err
 	}
-	var buf []byte
+	var f *encode.Frame
 	select {
-	case buf = <-q.free:
+	case f = <-q.free:
 	default:
+		f = new(encode.Frame)
 	}
-	buf = append(buf[:0], pix...)
-	q.frames <- queuedFrame{pix: buf, t: t}
+	if err := q.w.Prepare(f, pix); err != nil {
+		q.setErr(err)
+		q.w.Abort()
+		return err
+	}
+	q.frames <- queuedFrame{f: f, t: t}
 	return nil
 }
 

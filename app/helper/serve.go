@@ -8,6 +8,8 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"path/filepath"
+	"runtime/pprof"
 	"slices"
 	"strings"
 	"sync"
@@ -55,7 +57,37 @@ func Main(ctx context.Context, args []string, version string, stdin io.Reader, s
 		fmt.Fprintf(stderr, "facemirror worker: unexpected argument %q\n", fs.Arg(0))
 		return 2
 	}
+	if dir := os.Getenv(EnvCPUProfile); dir != "" {
+		stop, err := startCPUProfile(dir)
+		if err != nil {
+			fmt.Fprintln(stderr, "facemirror worker:", err)
+			return 1
+		}
+		defer stop()
+	}
 	return Serve(ctx, opts, stdin, stdout, stderr)
+}
+
+// EnvCPUProfile names a folder into which every helper writes a Go CPU
+// profile of its whole life (helper-PID.pprof), for finding where a
+// run's time goes (go tool pprof).
+const EnvCPUProfile = "FACEMIRROR_CPUPROFILE"
+
+// startCPUProfile starts profiling into dir and returns what stops it.
+func startCPUProfile(dir string) (stop func(), err error) {
+	path := filepath.Join(dir, fmt.Sprintf("helper-%d.pprof", os.Getpid()))
+	f, err := os.Create(path)
+	if err != nil {
+		return nil, fmt.Errorf("CPU profile: %w", err)
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		f.Close()
+		return nil, fmt.Errorf("CPU profile %s: %w", path, err)
+	}
+	return func() {
+		pprof.StopCPUProfile()
+		f.Close()
+	}, nil
 }
 
 // ServeOptions configures a helper process.

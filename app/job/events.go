@@ -28,11 +28,12 @@ const (
 	// StageTracking: the face's landmarks are tracked through the
 	// source, frame by frame, and analysed.
 	StageTracking Stage = "tracking the face"
-	// StageMirroring: the mirrored and debug videos are written.
-	StageMirroring Stage = "writing the mirrored videos"
-	// StageMirrorAnalysing: the mirrored videos are written and both
-	// mirrored faces analysed.
-	StageMirrorAnalysing Stage = "mirroring and analysing both sides"
+	// StageMirroring (mode mirror): the face is tracked and, a few
+	// frames behind, the mirrored and debug videos are written.
+	StageMirroring Stage = "tracking and mirroring"
+	// StageMirrorAnalysing (mode full): as StageMirroring, and both
+	// mirrored faces are tracked and analysed too.
+	StageMirrorAnalysing Stage = "tracking, mirroring and analysing both sides"
 	// StageWriting: the CSVs and tables are written.
 	StageWriting Stage = "writing the results"
 )

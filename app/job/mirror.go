@@ -1,204 +1,81 @@
 package job
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"math"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 
 	"facemirror/app/helper"
 	"facemirror/app/worker"
-	"facemirror/mirror"
 	"facemirror/pipeline/asymmetry"
 	"facemirror/pipeline/openface"
 	"facemirror/pipeline/openfacecsv"
 )
 
-// trackFrame is what the mirror passes keep of one analysed source frame.
-func trackFrame(r openface.FrameResult) helper.TrackFrame {
-	t := helper.TrackFrame{Face: r.Success, Yaw: float32(float64(r.Pose[4]) * (180 / math.Pi))}
-	if r.Success {
-		t.Landmarks = append([]float32(nil), r.Landmarks...)
-	}
-	return t
-}
-
-// midlines returns the smoothed midline of every frame of the track.
-func midlines(track []helper.TrackFrame) ([]mirror.Line, error) {
-	obs := make([]mirror.Observation, len(track))
-	for i, t := range track {
-		if !t.Face {
-			continue
-		}
-		// A fit whose glabella and chin coincide gives no line; the frame
-		// is then treated like one without a fit.
-		if l, err := mirror.FromLandmarks(t.Landmarks); err == nil {
-			obs[i] = mirror.Observation{Line: l, OK: true}
-		}
-	}
-	return mirror.Smooth(obs)
-}
-
-// finishMirror runs the mirror passes of a video whose track is complete
-// and ends the job.
-func (j *job) finishMirror() {
-	err := j.mirrorAll()
-	switch {
-	case err == nil:
-	case j.run.ctx.Err() != nil:
-		err = j.interrupted()
-	case worker.RemoteCode(err) == helper.CodeBadInput:
-		// The video package's errors name the file.
-	case !strings.HasPrefix(err.Error(), filepath.Base(j.path)+":"):
-		err = fmt.Errorf("%s: %w", filepath.Base(j.path), err)
-	}
-	j.mu.Lock()
-	if err != nil && j.err == nil {
-		j.err = err
-	}
-	j.seq, j.track = nil, nil
-	j.mu.Unlock()
-	j.end()
-}
-
-// mirrorAll writes the source's CSV (mode full), smooths the midline,
-// has helpers write the mirrored and debug videos (and analyse the
-// mirrored faces), writes the side CSVs and asymmetry tables, and moves
-// every output into place, the manifest last. Until then the outputs are
-// staged under hidden names, so a failure leaves none of them.
-func (j *job) mirrorAll() error {
+// runMirrorVideo runs a video of modes mirror and full through one mirror
+// request: the helper tracks the source (its frames come in here as an
+// analyse request's would), mirrors each frame as soon as its midline is
+// final, writes the pictures and, in mode full, analyses both mirrored
+// faces. Once it has ended, finishMirror writes the CSVs and moves the
+// outputs into place.
+func (j *job) runMirrorVideo(q *queued) {
 	r := j.run
 	mode := r.opts.Mode
 	stage := &staging{}
 	j.mu.Lock()
+	skip := j.err != nil || j.written
 	j.stage = stage
 	j.mu.Unlock()
-	defer stage.discard()
-
-	j.mu.Lock()
-	seq, track, vfr := j.seq, j.track, j.vfr
-	j.seq = nil
-	j.mu.Unlock()
+	if skip {
+		return
+	}
+	// Staged in the order they are listed: the source's CSV (mode full),
+	// right, left, debug.
 	if mode == ModeFull {
-		j.event(Event{Kind: EventStage, Stage: StageWriting})
-		if err := seq.WriteCSV(j.ctx, stage.path(j.csv)); err != nil {
-			return err
-		}
+		stage.path(j.csv)
 	}
-	seq = nil // the source's AU stage holds up to 54 MB
-
-	lines, err := midlines(track)
-	if errors.Is(err, mirror.ErrNoFit) {
-		j.warnings = append(j.warnings, "no face in any frame, so no mirrored videos were written")
-		files, err := stage.commit()
-		if err != nil {
-			return err
-		}
-		return j.writeManifest(outcomeNoFace, files)
-	}
-	if err != nil {
-		return fmt.Errorf("midline: %w", err)
-	}
-	enc, err := helper.EncodeTrack(track)
-	if err != nil {
-		return err
-	}
-
-	// Staged in the order they are listed: right, left, debug.
 	out := func(kind string) *helper.MirrorOutput {
 		return &helper.MirrorOutput{Path: stage.path(j.out.picture(kind))}
 	}
-	rightOut, leftOut, debugOut := out("right_mirrored"), out("left_mirrored"), out("debug")
-	base := helper.MirrorRequest{Path: j.path, Lines: lines, Codec: r.opts.Codec, VariableRate: vfr, Preview: r.opts.OnEvent != nil}
-	var reqs []helper.MirrorRequest
+	req := helper.MirrorRequest{
+		Path: j.path, Codec: r.opts.Codec, Preview: r.opts.OnEvent != nil,
+		Right: out("right_mirrored"), Left: out("left_mirrored"), Debug: out("debug"),
+	}
 	var st *mirrorState
 	if mode == ModeFull {
-		// One request per side, so that two helpers analyse the two
-		// mirrored faces at once; each reads the source itself, which
-		// costs far less than tracking.
 		st = newMirrorState()
 		for _, side := range []string{SideRight, SideLeft} {
 			s, err := openface.NewSequence(j.features, j.info)
 			if err != nil {
-				return err
+				j.fail(fmt.Errorf("%s: %w", filepath.Base(j.path), err))
+				return
 			}
 			st.sides[side] = &sideSequence{seq: s}
 		}
-		right, left := base, base
-		right.Right, right.Debug, right.Track, right.Analyse = rightOut, debugOut, enc, []string{SideRight}
-		left.Left, left.Analyse = leftOut, []string{SideLeft}
-		reqs = []helper.MirrorRequest{right, left}
-		j.event(Event{Kind: EventStage, Stage: StageMirrorAnalysing})
-	} else {
-		req := base
-		req.Right, req.Left, req.Debug, req.Track = rightOut, leftOut, debugOut, enc
-		reqs = []helper.MirrorRequest{req}
-		j.event(Event{Kind: EventStage, Stage: StageMirroring})
+		req.Analyse = []string{SideRight, SideLeft}
+		req.SourceAUs = true
 	}
-	if err := j.runMirrors(reqs, st); err != nil {
-		return err
-	}
-
-	if mode == ModeFull {
-		j.event(Event{Kind: EventStage, Stage: StageWriting})
-		if err := j.writeSides(st, stage); err != nil {
-			return err
-		}
-	}
-	files, err := stage.commit()
-	if err != nil {
-		return err
-	}
-	return j.writeManifest(outcomeComplete, files)
-}
-
-// runMirrors hands the requests to the dispatchers (before any queued
-// chunk) and waits for all of them. The first failure cancels the others.
-func (j *job) runMirrors(reqs []helper.MirrorRequest, st *mirrorState) error {
-	r := j.run
-	ctx, cancel := context.WithCancel(j.ctx)
-	defer cancel()
-	errs := make([]error, len(reqs))
-	var wg sync.WaitGroup
-	for k, req := range reqs {
-		wg.Add(1)
-		task := func() {
-			defer wg.Done()
-			if errs[k] = j.runMirror(ctx, req, st); errs[k] != nil {
-				cancel()
+	mirrored := 0 // frames counted for progress; a retry starts again at 0
+	started := false
+	res, err := helper.Mirror(j.ctx, r.pool, req, helper.MirrorEvents{
+		Source: func(i int, fr openface.FrameResult) error {
+			// Frame 0 again: the pool runs the request again after its
+			// helper crashed.
+			if i == 0 && started {
+				stage.retried()
 			}
-		}
-		select {
-		case r.urgent <- task:
-		case <-ctx.Done():
-			errs[k] = ctx.Err()
-			wg.Done()
-		}
-	}
-	wg.Wait()
-	// The first real failure, not the cancellations it caused.
-	for _, err := range errs {
-		if err != nil && !errors.Is(err, context.Canceled) {
-			return err
-		}
-	}
-	return errors.Join(errs...)
-}
-
-// runMirror runs one mirror request on a helper and puts the mirrored
-// faces' results in order.
-func (j *job) runMirror(ctx context.Context, req helper.MirrorRequest, st *mirrorState) error {
-	r := j.run
-	done := 0 // frames counted for progress; a retry starts again at 0
-	res, err := helper.Mirror(ctx, r.pool, req, helper.MirrorEvents{
+			started = true
+			return j.add(q.c, i, fr)
+		},
 		Progress: func(i int) error {
-			if i >= done {
-				r.framesDone(i + 1 - done)
-				done = i + 1
+			// Mode full counts the mirrored faces' analysis instead.
+			if mode == ModeMirror && i >= mirrored {
+				r.framesDone(i + 1 - mirrored)
+				mirrored = i + 1
 			}
 			return nil
 		},
@@ -213,13 +90,100 @@ func (j *job) runMirror(ctx context.Context, req helper.MirrorRequest, st *mirro
 			return nil
 		},
 	})
+	switch {
+	case err != nil && r.ctx.Err() != nil:
+		err = j.interrupted()
+	case err != nil && errors.Is(err, errJobFailed):
+		// The job's own error is already recorded.
+		return
+	case err != nil && worker.RemoteCode(err) == helper.CodeBadInput:
+		// The video package's errors name the file.
+	case err != nil && !strings.HasPrefix(err.Error(), filepath.Base(j.path)+":"):
+		err = fmt.Errorf("%s: %w", filepath.Base(j.path), err)
+	case err == nil && !res.NoFace && res.Mirrored != res.Frames:
+		err = fmt.Errorf("%s: a helper mirrored %d of %d frames", filepath.Base(j.path), res.Mirrored, res.Frames)
+	case err == nil:
+		j.mu.Lock()
+		j.vfr = res.VariableRate
+		j.mu.Unlock()
+		err = j.setTotal(res.Frames)
+	}
+	if err != nil {
+		j.fail(err)
+		return
+	}
+	r.finishing.Add(1)
+	go func() {
+		defer r.finishing.Done()
+		j.finishMirror(st, res.NoFace)
+	}()
+}
+
+// finishMirror writes what a finished mirror request leaves to this
+// process and ends the job.
+func (j *job) finishMirror(st *mirrorState, noFace bool) {
+	err := j.mirrorOutputs(st, noFace)
+	switch {
+	case err == nil:
+	case j.run.ctx.Err() != nil:
+		err = j.interrupted()
+	case !strings.HasPrefix(err.Error(), filepath.Base(j.path)+":"):
+		err = fmt.Errorf("%s: %w", filepath.Base(j.path), err)
+	}
+	j.mu.Lock()
+	if err != nil && j.err == nil {
+		j.err = err
+	}
+	j.seq = nil
+	j.mu.Unlock()
+	if err != nil {
+		j.stage.discard()
+	}
+	j.end()
+}
+
+// mirrorOutputs writes the source's CSV (mode full), the CSVs of the
+// mirrored faces and the asymmetry tables, and moves every output into
+// place, the manifest last. Until then the outputs are staged under hidden
+// names, so a failure leaves none of them.
+func (j *job) mirrorOutputs(st *mirrorState, noFace bool) error {
+	mode := j.run.opts.Mode
+	stage := j.stage
+	j.mu.Lock()
+	seq, complete := j.seq, j.written
+	j.seq = nil
+	j.mu.Unlock()
+	if !complete {
+		return fmt.Errorf("the helper ended before every frame was analysed")
+	}
+	if mode == ModeFull || noFace {
+		j.event(Event{Kind: EventStage, Stage: StageWriting})
+	}
+	if mode == ModeFull {
+		if err := seq.WriteCSV(j.ctx, stage.staged(j.csv)); err != nil {
+			return err
+		}
+	}
+	seq = nil // the source's AU stage holds up to 54 MB
+	if noFace {
+		j.warnings = append(j.warnings, "no face in any frame, so no mirrored videos were written")
+		stage.unstage(j.out.picture("right_mirrored"), j.out.picture("left_mirrored"), j.out.picture("debug"))
+		files, err := stage.commit()
+		if err != nil {
+			return err
+		}
+		return j.writeManifest(outcomeNoFace, files)
+	}
+	if mode == ModeFull {
+		if err := j.writeSides(st, stage); err != nil {
+			return err
+		}
+	}
+	files, err := stage.commit()
 	if err != nil {
 		return err
 	}
-	if res.Frames != len(req.Lines) {
-		return fmt.Errorf("a helper mirrored %d of %d frames", res.Frames, len(req.Lines))
-	}
-	return nil
+	return j.writeManifest(outcomeComplete, files)
 }
 
 // mirrorState puts the analysed frames of the mirrored faces in order.
@@ -307,6 +271,7 @@ type staging struct {
 	mu            sync.Mutex
 	finals, temps []string
 	committed     bool
+	crashed       bool // see retried
 }
 
 // path returns the hidden name under which the output final is written.
@@ -319,6 +284,25 @@ func (s *staging) path(final string) string {
 	s.finals = append(s.finals, final)
 	s.temps = append(s.temps, tmp)
 	return tmp
+}
+
+// staged returns the hidden name of an output already staged.
+func (s *staging) staged(final string) string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.temps[slices.Index(s.finals, final)]
+}
+
+// unstage forgets outputs that were staged but will not be written.
+func (s *staging) unstage(finals ...string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, f := range finals {
+		if k := slices.Index(s.finals, f); k >= 0 {
+			s.finals = slices.Delete(s.finals, k, k+1)
+			s.temps = slices.Delete(s.temps, k, k+1)
+		}
+	}
 }
 
 // commit moves every staged output to its final name, in the order
@@ -336,9 +320,9 @@ func (s *staging) commit() ([]string, error) {
 }
 
 // discard removes the staged outputs unless they were committed, with
-// the temporary files their writers make beside them (named
-// ".<staged name>.tmp-..."). A helper whose request was cancelled may
-// still be writing, so Run discards again once every helper has exited.
+// the temporary files their writers make beside them. A helper whose
+// request was cancelled may still be writing, so Run discards again once
+// every helper has exited.
 func (s *staging) discard() {
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -347,6 +331,32 @@ func (s *staging) discard() {
 	}
 	for _, tmp := range s.temps {
 		os.Remove(tmp)
+	}
+	s.sweepLocked()
+}
+
+// retried records that a helper crashed while writing the outputs and its
+// request ran again: its encoders' temporary files stay behind even when
+// the retry succeeds, so sweep removes them.
+func (s *staging) retried() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.crashed = true
+}
+
+// sweep removes the writers' temporary files left by a crashed helper.
+func (s *staging) sweep() {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.crashed {
+		s.sweepLocked()
+	}
+}
+
+// sweepLocked removes the temporary files writers make beside the staged
+// outputs (named ".<staged name>.tmp-...").
+func (s *staging) sweepLocked() {
+	for _, tmp := range s.temps {
 		dir, prefix := filepath.Dir(tmp), "."+filepath.Base(tmp)+".tmp-"
 		entries, _ := os.ReadDir(dir)
 		for _, e := range entries {

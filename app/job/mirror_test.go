@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
+	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -210,7 +212,7 @@ func TestFullPipelineOutputs(t *testing.T) {
 				t.Fatal(err)
 			}
 			if m.Mode != ModeFull || m.Outcome != outcomeComplete || m.Video.Frames != src.Frames || len(m.Outputs) != 8 ||
-				m.Input.SHA256 == "" || len(m.Models) == 0 || m.Settings.VideoCodec != "h264" || len(m.Stages) != 4 {
+				m.Input.SHA256 == "" || len(m.Models) == 0 || m.Settings.VideoCodec != "h264" || len(m.Stages) != 2 {
 				t.Errorf("manifest %+v", m)
 			}
 			if in == e02 && !m.Video.VariableRate {
@@ -312,7 +314,7 @@ func TestFullPipelineEvents(t *testing.T) {
 			}
 		}
 	}
-	want := []Stage{StageTracking, StageWriting, StageMirrorAnalysing, StageWriting}
+	want := []Stage{StageMirrorAnalysing, StageWriting}
 	if fmt.Sprint(stages[0]) != fmt.Sprint(want) {
 		t.Errorf("v01 stages %v, want %v", stages[0], want)
 	}
@@ -437,4 +439,105 @@ func TestMirrorInterrupted(t *testing.T) {
 		}
 		t.Errorf("the output folder holds %v after an interrupted run", names)
 	}
+}
+
+// A source that turns out variable-rate only after mirroring has begun:
+// the helper writes its videos again with each frame's own time. v01's
+// frames, re-timed: even until frame lateJitterFrom, then every odd frame
+// 12 ms late (more than a quarter of a frame interval, so irregular, while
+// the average rate stays 30/1).
+func TestLateVariableRate(t *testing.T) {
+	const lateJitterFrom = 150
+	dir := t.TempDir()
+	src := filepath.Join(dir, "late_vfr.mp4")
+	times := writeRetimed(t, sharedtest.Media(t, v01), src, func(i int) time.Duration {
+		d := time.Duration(i) * time.Second / 30
+		if i >= lateJitterFrom && i%2 == 1 {
+			d += 12 * time.Millisecond
+		}
+		return d
+	})
+	info, err := video.Probe(context.Background(), src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The premise: the first irregular frame comes long after the
+	// mirroring has begun (about 20 frames after the tracking).
+	first := -1
+	for i, ts := range info.Timestamps {
+		if math.Abs(ts.Seconds()-float64(i)/info.FPS.Float()) > 0.25/info.FPS.Float() {
+			first = i
+			break
+		}
+	}
+	if first < 100 {
+		t.Fatalf("the re-timed video's first irregular frame is %d (rate %v), want one after frame 100", first, info.FPS)
+	}
+
+	run := runMode(t, filepath.Join(dir, "out"), Options{Mode: ModeMirror, Workers: 1}, src)
+	rep := run.file(t, src)
+	if rep.Err != nil {
+		t.Fatal(rep.Err)
+	}
+	stem := run.stem(src)
+	for _, kind := range []string{"right_mirrored", "left_mirrored", "debug"} {
+		got := probeOut(t, stem+"_"+kind+".mp4")
+		if len(got.Timestamps) != len(times) {
+			t.Fatalf("%s: %d frames, want %d", kind, len(got.Timestamps), len(times))
+		}
+		for i, ts := range got.Timestamps {
+			if (ts - times[i]).Abs() > time.Millisecond {
+				t.Errorf("%s: frame %d at %v, the source's at %v", kind, i, ts, times[i])
+				break
+			}
+		}
+	}
+	var m Manifest
+	if err := json.Unmarshal(readFile(t, stem+"_facemirror.json"), &m); err != nil {
+		t.Fatal(err)
+	}
+	if !m.Video.VariableRate {
+		t.Error("the manifest does not say the video has a variable frame rate")
+	}
+	if entries, _ := os.ReadDir(filepath.Join(dir, "out")); len(entries) != 4 {
+		t.Errorf("%d files in the output folder, want the 3 videos and the manifest", len(entries))
+	}
+}
+
+// writeRetimed writes src's frames to dst (H.264, variable rate) at the
+// times at(i) and returns those times.
+func writeRetimed(t *testing.T, src, dst string, at func(i int) time.Duration) []time.Duration {
+	t.Helper()
+	ctx := testContext(t, 2*time.Minute)
+	r, err := video.Open(ctx, src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r.Close()
+	info := r.Info()
+	out, err := encode.Create(ctx, dst, encode.Options{Codec: encode.H264, Width: info.Width, Height: info.Height, Rate: info.FPS, VariableRate: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer out.Abort()
+	var times []time.Duration
+	for {
+		f, err := r.Read()
+		if errors.Is(err, io.EOF) {
+			break
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		pix := f.Mat.ToBytes()
+		f.Mat.Close()
+		times = append(times, at(f.Index))
+		if err := out.Write(pix, times[f.Index]); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := out.Commit(); err != nil {
+		t.Fatal(err)
+	}
+	return times
 }

@@ -43,8 +43,8 @@ func ParseMode(s string) (Mode, error) {
 }
 
 // Passes is how many times the mode goes over each frame, the unit of
-// Progress.Frames: the source's analysis; then mirroring (ModeMirror), or
-// each mirrored side's mirroring and analysis (ModeFull).
+// Progress.Frames: the source's analysis; and its mirroring (ModeMirror),
+// or the analysis of each mirrored face (ModeFull).
 func (m Mode) Passes() int {
 	switch m {
 	case ModeMirror:
@@ -53,6 +53,18 @@ func (m Mode) Passes() int {
 		return 3
 	}
 	return 1
+}
+
+// firstStage is what the mode does to an input first (and, in the
+// mirroring modes, nearly all the time).
+func (m Mode) firstStage() Stage {
+	switch m {
+	case ModeMirror:
+		return StageMirroring
+	case ModeFull:
+		return StageMirrorAnalysing
+	}
+	return StageTracking
 }
 
 // outputs are the paths of one input's outputs. The names are those of

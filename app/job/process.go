@@ -314,13 +314,9 @@ type run struct {
 	// yet sequenced, and so the frames held in memory.
 	tokens chan struct{}
 	queue  chan *queued
-	// urgent takes the mirror passes of videos whose track is complete;
-	// the dispatchers serve it before the queue.
-	urgent chan func()
-	// allEnded is closed when every job has ended; stop then ends the
-	// dispatchers.
-	allEnded, stop chan struct{}
-	evMu           sync.Mutex // serialises OnEvent
+	// allEnded is closed when every job has ended.
+	allEnded chan struct{}
+	evMu     sync.Mutex // serialises OnEvent
 
 	mu        sync.Mutex // guards the fields below and serialises callbacks
 	frames    int
@@ -356,9 +352,7 @@ func newRun(ctx context.Context, files []string, opts Options, workers int) *run
 		probe:    video.ProbeHeader,
 		tokens:   make(chan struct{}, 2*workers),
 		queue:    make(chan *queued),
-		urgent:   make(chan func()),
 		allEnded: make(chan struct{}),
-		stop:     make(chan struct{}),
 	}
 	seen := map[string]string{}
 	for i, f := range files {
@@ -389,12 +383,9 @@ func (r *run) run() {
 	}
 	r.plan()
 	close(r.queue)
-	// A job whose track is complete may still need the dispatchers for
-	// its mirror passes, so they run until every job has ended.
-	<-r.allEnded
-	close(r.stop)
 	dispatchers.Wait()
 	r.finishing.Wait()
+	<-r.allEnded
 	for _, j := range r.jobs {
 		if j.cancel != nil {
 			j.cancel()
@@ -406,33 +397,19 @@ func (r *run) run() {
 	for _, j := range r.jobs {
 		if j.stage != nil {
 			j.stage.discard()
+			j.stage.sweep()
 		}
 	}
 }
 
-// dispatch runs requests on one helper's share of the pool: mirror passes
-// first (they finish a video whose track is done), chunks otherwise, until
-// the run stops.
+// dispatch runs the queued requests on one helper's share of the pool
+// until the queue is closed and empty.
 func (r *run) dispatch() {
-	queue := r.queue
-	for {
-		select {
-		case t := <-r.urgent:
-			t()
-			continue
-		default:
-		}
-		select {
-		case t := <-r.urgent:
-			t()
-		case q, ok := <-queue:
-			if !ok {
-				queue = nil
-				continue
-			}
+	for q := range r.queue {
+		if r.opts.Mode == ModeAUs {
 			q.job.runChunk(q)
-		case <-r.stop:
-			return
+		} else {
+			q.job.runMirrorVideo(q)
 		}
 	}
 }
@@ -450,7 +427,7 @@ func (r *run) plan() {
 			j.skipped = j.completeBefore()
 		}
 		if j.err == nil && !j.skipped {
-			j.event(Event{Kind: EventStage, Stage: StageTracking})
+			j.event(Event{Kind: EventStage, Stage: r.opts.Mode.firstStage()})
 			j.prepare(features)
 		}
 		r.mu.Lock()
@@ -594,7 +571,6 @@ type job struct {
 	// timing; and what they wrote.
 	info     video.Info
 	features *openface.Models
-	track    []helper.TrackFrame
 	vfr      bool
 	auNames  []string
 	stages   []stageStart
@@ -856,9 +832,6 @@ func (j *job) drainLocked() (added int, complete bool, err error) {
 		if r.Success {
 			j.faces++
 		}
-		if j.run.opts.Mode != ModeAUs {
-			j.track = append(j.track, trackFrame(r))
-		}
 		if j.run.opts.OnEvent != nil && j.run.opts.Mode != ModeMirror {
 			j.auEvent(SideSource, j.next, j.seq.Online())
 		}
@@ -887,12 +860,12 @@ func (j *job) completeLocked() bool {
 	return true
 }
 
-// finish post-processes the AUs and writes the CSV; in the mirroring
-// modes it goes on with the mirror passes (finishMirror).
+// finish post-processes the AUs and writes the CSV. In the mirroring
+// modes the video's mirror request is still running when every frame of
+// the source is in; runMirrorVideo finishes those when it ends.
 func (j *job) finish() {
 	defer j.run.finishing.Done()
 	if j.run.opts.Mode != ModeAUs {
-		j.finishMirror()
 		return
 	}
 	j.mu.Lock()

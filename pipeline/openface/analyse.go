@@ -106,6 +106,18 @@ func (m *Models) Analyse(img gocv.Mat, in Landmarks) (FrameResult, error) {
 // result (see Rejection); an error means a caller mistake (an empty or
 // non-BGR image, slices of the wrong length) or a failure inside OpenCV.
 func (a *Analyser) Analyse(img gocv.Mat, in Landmarks) (FrameResult, error) {
+	return a.analyse(img, in, true)
+}
+
+// Geometry is Analyse without the AU stage's features (AUSuccess false,
+// no HOG): the landmarks, pose and 3D landmarks of the frame, for callers
+// that track a face without wanting its AUs (the midline and the debug
+// video of mode mirror). It saves the face's alignment and FHOG.
+func (a *Analyser) Geometry(img gocv.Mat, in Landmarks) (FrameResult, error) {
+	return a.analyse(img, in, false)
+}
+
+func (a *Analyser) analyse(img gocv.Mat, in Landmarks, aus bool) (FrameResult, error) {
 	if img.Empty() {
 		return FrameResult{}, fmt.Errorf("%w: empty image", ErrImage)
 	}
@@ -146,7 +158,7 @@ func (a *Analyser) Analyse(img gocv.Mat, in Landmarks) (FrameResult, error) {
 		return zeroGeometry(n, modes), nil
 	}
 
-	if !in.DetectionSuccess {
+	if !in.DetectionSuccess || !aus {
 		return r, nil
 	}
 	if outside(in.Points, w, h) {
