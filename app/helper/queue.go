@@ -7,10 +7,10 @@ import (
 	"facemirror/pipeline/encode"
 )
 
-// queueDepth is how many frames a queuedWriter holds: enough for an
-// encoder to go on while the others take their turn (at 1080p 3 MB each,
-// as I420).
-const queueDepth = 2
+// queueDepth is how many frames wait in a queuedWriter besides the one
+// being written: one is enough for the encoder to go on while the next is
+// prepared, and each is 3 MB at 1080p (as I420).
+const queueDepth = 1
 
 // queuedWriter hands frames to an encoder on a goroutine of its own. A
 // mirror request writes up to three videos, each through its own ffmpeg;

@@ -40,6 +40,10 @@ func ffmpegArgs(opts Options, audio audioPlan, out string) []string {
 	rate := strconv.FormatInt(opts.Rate.Num, 10) + "/" + strconv.FormatInt(opts.Rate.Den, 10)
 	a := []string{
 		"-hide_banner", "-nostdin", "-nostats", "-loglevel", "error",
+		// Up to 2 frames waiting in ffmpeg's input queue instead of its
+		// default 8 (used when there is an audio input too): 20 MB less
+		// per 1080p encoder, measured without loss of speed.
+		"-thread_queue_size", "2",
 		"-f", "matroska", "-i", "pipe:0",
 	}
 	a = append(a, audio.inputArgs()...)

@@ -183,9 +183,17 @@ func create(ctx context.Context, path string, opts Options, beforeStart func(tmp
 	if beforeStart != nil {
 		beforeStart(tmp)
 	}
-	w.stdin, err = w.cmd.StdinPipe()
+	pr, pw, err := os.Pipe()
 	if err == nil {
+		growPipe(pw, w.payloadLen)
+		w.stdin = pw
+		w.cmd.Stdin = pr
 		err = w.cmd.Start()
+		// ffmpeg has its own copy of the read end.
+		pr.Close()
+		if err != nil {
+			pw.Close()
+		}
 	}
 	if err != nil {
 		os.Remove(tmp)
