@@ -61,7 +61,6 @@ type mirrorPass struct {
 	sides    []*mirrorSide
 	debugOut *MirrorOutput
 	debug    picWriter
-	debugImg mirror.Image
 	writers  []picWriter // open ones, nil before the first frame
 	// next is the next frame to mirror; analysed counts the frames
 	// handed to the side analysers, which a restart does not repeat.
@@ -250,9 +249,6 @@ func (p *mirrorPass) open() error {
 		}
 		p.debug = d
 		p.writers = append(p.writers, d)
-		if p.debugImg.Pix == nil {
-			p.debugImg = mirror.NewImage(w, h)
-		}
 	}
 	return nil
 }
@@ -301,13 +297,6 @@ func (p *mirrorPass) mirrorFrame() error {
 			}
 		}
 	}
-	if p.debug != nil {
-		copyImage(p.debugImg, src)
-		mirror.DrawDebug(p.debugImg, debugFrame(p.track[i], line))
-		if err := p.debug.Write(p.debugImg.Pix, f.Time); err != nil {
-			return err
-		}
-	}
 	if i >= p.analysed {
 		for _, s := range p.sides {
 			if s.analyser != nil {
@@ -318,9 +307,6 @@ func (p *mirrorPass) mirrorFrame() error {
 		}
 		p.analysed = i + 1
 	}
-	if err := p.call.Emit(EventProgress, MirrorProgress{Index: i}); err != nil {
-		return err
-	}
 	if p.req.Preview && p.preview.due() {
 		pv, err := p.preview.make(i, &p.mat, line, right, left)
 		if err != nil {
@@ -329,6 +315,17 @@ func (p *mirrorPass) mirrorFrame() error {
 		if err := p.call.Emit(EventPreview, pv); err != nil {
 			return err
 		}
+	}
+	if p.debug != nil {
+		// Drawn on the source frame itself, which nothing reads after
+		// this: a copy would cost 6 MB and a millisecond per 1080p frame.
+		mirror.DrawDebug(src, debugFrame(p.track[i], line))
+		if err := p.debug.Write(src.Pix, f.Time); err != nil {
+			return err
+		}
+	}
+	if err := p.call.Emit(EventProgress, MirrorProgress{Index: i}); err != nil {
+		return err
 	}
 	p.next++
 	return nil
