@@ -203,6 +203,20 @@ func Detect(ctx context.Context, c Caller, req DetectRequest, onFrame func(Frame
 	return res, nil
 }
 
+// decodeAnalysed decodes an EventFrame event's AnalysedFrame of the video
+// at path.
+func decodeAnalysed(e worker.Event, path string) (int, openface.FrameResult, error) {
+	var f AnalysedFrame
+	var r openface.FrameResult
+	if err := e.Decode(&f); err != nil {
+		return 0, r, err
+	}
+	if err := r.UnmarshalBinary(f.Result); err != nil {
+		return 0, r, fmt.Errorf("frame %d of %s: %w", f.Index, path, err)
+	}
+	return f.Index, r, nil
+}
+
 // QueryRuntime asks a helper which ONNX Runtime it runs.
 func QueryRuntime(ctx context.Context, c Caller) (RuntimeInfo, error) {
 	var info RuntimeInfo
@@ -222,15 +236,11 @@ func Analyse(ctx context.Context, c Caller, req AnalyseRequest, onFrame func(ind
 		if e.Kind != EventFrame || onFrame == nil {
 			return nil
 		}
-		var f AnalysedFrame
-		if err := e.Decode(&f); err != nil {
+		i, r, err := decodeAnalysed(e, req.Path)
+		if err != nil {
 			return err
 		}
-		var r openface.FrameResult
-		if err := r.UnmarshalBinary(f.Result); err != nil {
-			return fmt.Errorf("frame %d of %s: %w", f.Index, req.Path, err)
-		}
-		return onFrame(f.Index, r)
+		return onFrame(i, r)
 	})
 	if err != nil {
 		return AnalyseResult{}, err
@@ -382,15 +392,11 @@ func Mirror(ctx context.Context, c Caller, req MirrorRequest, ev MirrorEvents) (
 			if ev.Source == nil {
 				return nil
 			}
-			var f AnalysedFrame
-			if err := e.Decode(&f); err != nil {
+			i, r, err := decodeAnalysed(e, req.Path)
+			if err != nil {
 				return err
 			}
-			var r openface.FrameResult
-			if err := r.UnmarshalBinary(f.Result); err != nil {
-				return fmt.Errorf("frame %d of %s: %w", f.Index, req.Path, err)
-			}
-			return ev.Source(f.Index, r)
+			return ev.Source(i, r)
 		case EventMirrored:
 			if ev.Frame == nil {
 				return nil
