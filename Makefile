@@ -37,8 +37,9 @@ lint:
 	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
 	$(GO) vet ./...
 
+# Tests that need ../shared fail, never skip, when it is missing.
 test: models lint
-	$(GO) test -count=1 -timeout 25m ./...
+	FACEMIRROR_REQUIRE_SHARED=1 $(GO) test -count=1 -timeout 25m ./...
 	@# The real window must open (under Xvfb when there is no display).
 	@mkdir -p out
 	SCREENSHOT_WAIT=3 scripts/with-display.sh scripts/screenshot.sh ./$(BIN) out/window.png
