@@ -60,7 +60,10 @@ func (e *engine) mirror(ctx context.Context, call *worker.Call) (any, error) {
 
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	pass := newMirrorPass(ctx, call, &req, r.Info(), an)
+	pass, err := newMirrorPass(ctx, call, &req, r.Info(), an)
+	if err != nil {
+		return nil, err
+	}
 	defer pass.close()
 	batches := make(chan trackBatch, passLead)
 	passDone := make(chan error, 1)

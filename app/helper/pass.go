@@ -68,7 +68,7 @@ type mirrorPass struct {
 	preview        previewer
 }
 
-func newMirrorPass(ctx context.Context, call *worker.Call, req *MirrorRequest, info video.Info, an *analysisModels) *mirrorPass {
+func newMirrorPass(ctx context.Context, call *worker.Call, req *MirrorRequest, info video.Info, an *analysisModels) (*mirrorPass, error) {
 	p := &mirrorPass{ctx: ctx, call: call, req: req, info: info, mat: gocv.NewMat(), debugOut: req.Debug}
 	w, h := info.Width, info.Height
 	for _, s := range []*mirrorSide{{name: SideRight, keep: mirror.Right, path: req.Right}, {name: SideLeft, keep: mirror.Left, path: req.Left}} {
@@ -77,12 +77,18 @@ func newMirrorPass(ctx context.Context, call *worker.Call, req *MirrorRequest, i
 				s.analyser = newSideAnalyser(ctx, call, s.name, an, w, h)
 			}
 		}
+		p.sides = append(p.sides, s)
 		if s.wanted() {
 			s.mat = gocv.NewMatWithSize(h, w, gocv.MatTypeCV8UC3)
+			img, err := matImage(&s.mat)
+			if err != nil {
+				p.close()
+				return nil, fmt.Errorf("mirror %s: %s-mirrored picture: %w", req.Path, s.name, err)
+			}
+			s.img = img
 		}
-		p.sides = append(p.sides, s)
 	}
-	return p
+	return p, nil
 }
 
 // close aborts whatever was not committed, stops the side analysers and
@@ -227,20 +233,6 @@ func (p *mirrorPass) open() error {
 		}
 		s.out = out
 		p.writers = append(p.writers, out)
-		pix, err := s.mat.DataPtrUint8()
-		if err != nil {
-			return fmt.Errorf("mirror %s: %w", p.req.Path, err)
-		}
-		s.img = mirror.Image{Pix: pix, Width: w, Height: h, Stride: 3 * w}
-	}
-	for _, s := range p.sides {
-		if s.analyser != nil && s.img.Pix == nil {
-			pix, err := s.mat.DataPtrUint8()
-			if err != nil {
-				return fmt.Errorf("mirror %s: %w", p.req.Path, err)
-			}
-			s.img = mirror.Image{Pix: pix, Width: w, Height: h, Stride: 3 * w}
-		}
 	}
 	if p.debugOut != nil {
 		d, err := create(p.debugOut)

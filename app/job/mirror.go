@@ -1,7 +1,6 @@
 package job
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -93,9 +92,6 @@ func (j *job) runMirrorVideo(q *queued) {
 	switch {
 	case err != nil && r.ctx.Err() != nil:
 		err = j.interrupted()
-	case err != nil && errors.Is(err, errJobFailed):
-		// The job's own error is already recorded.
-		return
 	case err != nil && worker.RemoteCode(err) == helper.CodeBadInput:
 		// The video package's errors name the file.
 	case err != nil && !strings.HasPrefix(err.Error(), filepath.Base(j.path)+":"):

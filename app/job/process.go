@@ -99,8 +99,8 @@ type Progress struct {
 	Files, FilesDone int
 	// Frames is the number of frame passes of the inputs probed so far
 	// (Probing tells whether some are still to be probed): each frame
-	// counts once per pass over it, Mode.Passes (the analysis; mirroring;
-	// each mirrored side's analysis). It is the container's count until
+	// counts once per pass over it, Mode.Passes (the analysis; in mode
+	// mirror its mirroring, in mode full each mirrored face's analysis). It is the container's count until
 	// a helper has met a video's end, then the exact one. FramesDone is
 	// how many passes are done.
 	Frames, FramesDone int
