@@ -14,7 +14,7 @@ import (
 )
 
 // processUsage is the usage line of the process command.
-const processUsage = "process [--mode aus|mirror|full] [--video-codec h264|ffv1] [--out DIR] [--workers N] [--whole-videos] [--skip-existing] [--quiet] [--stats] [--verbose] FILE..."
+const processUsage = "process [--mode aus|mirror|full] [--video-codec h264|ffv1] [--out DIR] [--workers N] [--split] [--skip-existing] [--quiet] [--stats] [--verbose] FILE..."
 
 func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("process", stderr, processUsage)
@@ -23,7 +23,10 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	out := fs.String("out", "", "folder for the outputs (default: beside each input)")
 	skip := fs.Bool("skip-existing", false, "skip inputs whose manifest records a complete run of this mode and version on the same file")
 	workers := fs.Int("workers", runtime.NumCPU(), "helper processes working in parallel")
-	whole := fs.Bool("whole-videos", false, "never split a video over helpers: OpenFace's numbers to the last digit, files in parallel")
+	split := fs.Bool("split", false, "in mode aus, cut each video into chunks, one per helper: the last digits then differ from OpenFace's near the cuts (default: every video whole, OpenFace's numbers to the last digit, files in parallel)")
+	// The default since the split became optional; accepted so that
+	// scripts written for earlier versions keep working.
+	whole := fs.Bool("whole-videos", false, "the default: never split a video over helpers")
 	quiet := fs.Bool("quiet", false, "no progress line and no per-file lines; errors are still reported")
 	stats := fs.Bool("stats", false, "print wall time, frames/s and peak memory summed over all processes")
 	verbose := fs.Bool("verbose", false, "let the helpers log what they load")
@@ -39,6 +42,10 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c, err := encode.ParseCodec(*codec)
 	if err != nil {
 		fmt.Fprintf(stderr, "facemirror process: --video-codec: %v\n", err)
+		return 2
+	}
+	if *split && *whole {
+		fmt.Fprintln(stderr, "facemirror process: --split and --whole-videos contradict each other")
 		return 2
 	}
 	if *workers < 1 {
@@ -69,7 +76,7 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		Version:      Version,
 		OutDir:       *out,
 		Workers:      *workers,
-		WholeVideos:  *whole,
+		Split:        *split,
 		Helpers:      helper.Config{Stderr: stderr, Verbose: *verbose},
 		Progress: func(p job.Progress) {
 			last = p

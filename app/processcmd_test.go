@@ -180,6 +180,7 @@ func TestProcessUsageErrors(t *testing.T) {
 		{[]string{"process", "--workers", "0", "a.mp4"}, "--workers 0: want at least 1"},
 		{[]string{"process", "--ep", "cpu", "a.mp4"}, "flag provided but not defined: -ep"},
 		{[]string{"process", "--whole-videos=maybe", "a.mp4"}, `invalid boolean value "maybe" for -whole-videos`},
+		{[]string{"process", "--split", "--whole-videos", "a.mp4"}, "--split and --whole-videos contradict each other"},
 		{[]string{"process", "--bogus", "a.mp4"}, "flag provided but not defined: -bogus"},
 	}
 	for _, tc := range cases {

@@ -75,7 +75,7 @@ for video in videos/v01_talking_frontal_glasses_480x360.mp4 derived/d04_emotions
 	echo "  $short: OpenFace $of s"
 	for workers in 1 2; do
 		st=$work/aus-$short-$workers.txt
-		t=$(fm "$st" --mode aus --whole-videos --out "$work/aus-$short" --workers "$workers" "$src")
+		t=$(fm "$st" --mode aus --out "$work/aus-$short" --workers "$workers" "$src")
 		echo "    aus, whole video, $workers helper(s): $t s, $(ratio "$of" "$t")x OpenFace; peak $(pss "$st") (PSS, all processes)"
 	done
 	st=$work/mirror-$short.txt

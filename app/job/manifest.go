@@ -122,7 +122,7 @@ func (j *job) writeManifest(outcome string, outputs []string) error {
 		Mode:    r.opts.Mode,
 		Settings: ManifestSettings{
 			Workers:     r.workers,
-			WholeVideos: r.opts.WholeVideos || r.opts.Mode != ModeAUs,
+			WholeVideos: !r.opts.Split || r.opts.Mode != ModeAUs,
 		},
 		Models: map[string]string{},
 		Input:  in,

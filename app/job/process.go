@@ -64,11 +64,13 @@ type Options struct {
 	// Workers is the number of helper processes; below 1 means
 	// runtime.NumCPU().
 	Workers int
-	// WholeVideos gives every video to one helper instead of splitting it
-	// into chunks: the CSVs are then OpenFace's to the last printed digit
-	// (a seam leaves differences of a few hundredths of a pixel), and
-	// several inputs still run in parallel, one per helper.
-	WholeVideos bool
+	// Split cuts each video of mode aus into contiguous chunks, one per
+	// helper, instead of giving it whole to one helper. A seam leaves the
+	// landmarks a few hundredths of a pixel from OpenFace's, so the
+	// default (false) keeps every video whole: the CSVs are then
+	// OpenFace's to the last printed digit, and several inputs still run
+	// in parallel, one per helper. Modes mirror and full never split.
+	Split bool
 	// Helpers says how helpers start (stderr, model folder, ...). The
 	// analysis uses no ONNX Runtime (see analysisModels), so the execution
 	// provider does not matter here.
@@ -208,28 +210,24 @@ func (r Report) ExitStatus() int {
 // pipeline (landmarks, head pose, AUs), as in its CSV, gaze columns
 // excepted.
 //
-// In modes mirror and full each video goes to one helper whole (its
-// midline must not depend on the number of helpers); once its track is
-// complete, the midline is smoothed over it and one or two mirror
-// requests (mirror.go) write the videos and, in mode full, analyse the
-// mirrored faces. Those requests go before further chunks of other
-// inputs, so a video's outputs are finished before many others start.
+// The heavy work runs in opts.Workers helper processes, which take the
+// inputs from one queue. By default each video goes to one helper whole,
+// which tracks it from its first frame to its last as OpenFace does; the
+// helpers use both cores within one video, and several videos run in
+// parallel. In mode aus with opts.Split, a video is instead cut by its
+// container's frame count into contiguous chunks (planChunks), the last
+// one running to wherever the video really ends. In modes mirror and
+// full the same helper that tracks a video also mirrors and encodes it
+// (mirror.go), its midline a few frames behind the tracking.
 //
-// The heavy work runs in opts.Workers helper processes. In mode aus each
-// video's
-// header is read (no decoding here: an exact count would cost a whole
-// decoding pass before any helper could start) and the video is split by
-// its container's frame count into contiguous chunks (planChunks), the
-// last one running to wherever the video really ends; the chunks of all
-// inputs form one queue that the helpers take from. Each helper streams
-// its frames' per-frame results back, the helper that meets the end of
-// the video reports the exact frame count, and this process puts the
-// frames in order through the video's openface.Sequence (running
-// medians, AU prediction, post-processing) and writes the CSV atomically.
-// For a given number of workers the output is the same, byte for byte, on
-// every run. One input's failure never stops the others. The helpers' own
-// messages go to opts.Helpers.Stderr. Run returns when every helper has
-// exited.
+// Each helper streams its frames' per-frame results back, the helper that
+// meets the end of the video reports the exact frame count, and this
+// process puts the frames in order through the video's openface.Sequence
+// (running medians, AU prediction, post-processing) and writes the CSV
+// atomically. For given options the output is the same, byte for byte,
+// on every run. One input's failure never stops the others. The helpers'
+// own messages go to opts.Helpers.Stderr. Run returns when every helper
+// has exited.
 func Run(ctx context.Context, files []string, opts Options) Report {
 	workers := opts.Workers
 	if workers < 1 {
@@ -607,7 +605,7 @@ func (j *job) prepare(features *openface.Models) {
 	j.pending = map[int]openface.FrameResult{}
 	// The midline must not depend on how many helpers there are, so
 	// mirroring modes track each video whole, as one helper alone would.
-	if j.run.opts.WholeVideos || j.run.opts.Mode != ModeAUs {
+	if !j.run.opts.Split || j.run.opts.Mode != ModeAUs {
 		j.chunks = []chunk{{start: 0, end: max(info.Frames, 1)}}
 	} else {
 		j.chunks = planChunks(max(info.Frames, 1), j.run.workers)

@@ -92,10 +92,12 @@ func processInputs(t *testing.T, workers int, progress func(Progress), inputs ..
 	return processInto(t, t.TempDir(), workers, progress, inputs...)
 }
 
-// processInto runs Process writing to dir.
+// processInto runs Process writing to dir, each video split over the
+// helpers (Options.Split), the mode whose chunks and seams these tests
+// exercise.
 func processInto(t *testing.T, dir string, workers int, progress func(Progress), inputs ...string) processRun {
 	t.Helper()
-	return processWith(t, dir, Options{Workers: workers, Progress: progress}, inputs...)
+	return processWith(t, dir, Options{Workers: workers, Progress: progress, Split: true}, inputs...)
 }
 
 // processWith runs Process with opts (its output folder and helpers set
@@ -116,8 +118,8 @@ func processWith(t *testing.T, dir string, opts Options, inputs ...string) proce
 	return processRun{report: rep, dir: dir, stderr: stderr.String()}
 }
 
-// oneHelper is the run of every video with a reference with whole videos
-// (--whole-videos) on testWorkers helpers: each video tracked by one
+// oneHelper is the run of every video with a reference with the default
+// options (whole videos) on testWorkers helpers: each video tracked by one
 // helper from its first frame to its last, as one helper alone would.
 // Made once and used by several tests.
 var oneHelper struct {
@@ -136,7 +138,7 @@ func oneHelperRun(t *testing.T) processRun {
 		}
 		helpertest.RemoveAtExit(dir)
 		start := time.Now()
-		oneHelper.run = processWith(t, dir, Options{Workers: testWorkers, WholeVideos: true}, processVideos...)
+		oneHelper.run = processWith(t, dir, Options{Workers: testWorkers}, processVideos...)
 		t.Logf("whole-video run: %d frames in %v on %d helpers", oneHelper.run.report.Frames, time.Since(start).Round(time.Millisecond), testWorkers)
 	})
 	if oneHelper.run.dir == "" {
@@ -745,6 +747,7 @@ func TestProcessWithWrongContainerFrameCount(t *testing.T) {
 			var stderr lockedBuffer
 			r := newRun(ctx, []string{sharedtest.Media(t, v01)}, Options{
 				OutDir:  dir,
+				Split:   true,
 				Helpers: helper.Config{EP: "cpu", Stderr: &stderr},
 			}, testWorkers)
 			r.probe = func(ctx context.Context, path string) (video.Info, error) {
