@@ -28,7 +28,7 @@ var Version = "dev"
 // they do.
 var commands = []struct{ name, usage, help string }{
 	{"probe", probeUsage, "describe videos; with --faces find the face on sampled frames"},
-	{"process", processUsage, "write OpenFace 2.2 FeatureExtraction's CSV (landmarks, pose, AUs; no gaze) for each file"},
+	{"process", processUsage, "write OpenFace 2.2 FeatureExtraction's CSV (gaze, pose, landmarks, AUs) or the mirrored videos for each file"},
 	{"version", versionUsage, "versions of the app, Go, OpenCV and ONNX Runtime; model file hashes"},
 	{"models", modelsUsage, "install or check the model files"},
 	{"worker", helper.Usage, "helper process (FaceMirror starts it itself)"},

@@ -221,14 +221,25 @@ func analyseFrame(a *openface.Analyser, mat gocv.Mat, lm clnf.Result, aus bool) 
 	if !aus {
 		analyse = a.Geometry
 	}
-	fr, err := analyse(mat, openface.Landmarks{
+	in := openface.Landmarks{
 		Points:           lm.Landmarks[:],
 		Global:           lm.Global,
 		Local:            lm.Local,
 		Success:          lm.Success,
 		DetectionSuccess: lm.DetectionSuccess,
 		Confidence:       lm.Confidence,
-	})
+	}
+	// The eye models' state, for the eye landmarks and the gaze. A
+	// landmark model without both leaves Eyes empty, and the analysis
+	// derives them from the landmarks.
+	left, okL := lm.Part(openface.LeftEyePart)
+	right, okR := lm.Part(openface.RightEyePart)
+	if okL && okR {
+		for i, p := range [2]clnf.Part{left, right} {
+			in.Eyes[i] = openface.Eye{Points: p.Landmarks, Global: p.Global, Local: p.Local}
+		}
+	}
+	fr, err := analyse(mat, in)
 	if err != nil {
 		return fr, nil, fmt.Errorf("analyse: %w", err)
 	}

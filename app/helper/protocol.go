@@ -146,9 +146,10 @@ type AnalysedFrame struct {
 	// Index is the frame's 0-based decode index.
 	Index int `json:"index"`
 	// Result is the frame's openface.FrameResult in its binary encoding
-	// (FrameResult.MarshalBinary), base64 in the JSON: 26 KB per frame
-	// with a face instead of 54 KB as JSON numbers, bit-exact, and a sixth
-	// of the time to encode and decode (BenchmarkFrameWire). Streaming
+	// (FrameResult.MarshalBinary), base64 in the JSON: about 28 KB per
+	// frame with a face (20.7 KB encoded), about half of what JSON numbers
+	// took, bit-exact, and a sixth of the time to encode and decode
+	// (BenchmarkFrameWire). Streaming
 	// such events costs about 0.25 ms per frame end to end
 	// (app/worker's BenchmarkBinaryEvents), 1-2 % of the frame's analysis.
 	Result []byte `json:"result"`

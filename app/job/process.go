@@ -207,8 +207,7 @@ func (r Report) ExitStatus() int {
 
 // Run runs opts.Mode over every input (see Mode for what each writes).
 // Every input's track of the face is OpenFace 2.2's FeatureExtraction
-// pipeline (landmarks, head pose, AUs), as in its CSV, gaze columns
-// excepted.
+// pipeline (landmarks, gaze, head pose, AUs), as in its CSV.
 //
 // The heavy work runs in opts.Workers helper processes, which take the
 // inputs from one queue. By default each video goes to one helper whole,

@@ -149,8 +149,9 @@ func oneHelperRun(t *testing.T) processRun {
 
 // TestProcessEqualsOpenFace checks the claim FaceMirror is built on: with
 // whole videos (no chunk seams), the CSV of every reference video is
-// OpenFace 2.2's own, cell for cell as printed, gaze columns aside. The
-// one exception is e03, a video without any face, whose six pose columns
+// OpenFace 2.2's own: its 714 columns in its order, every cell as printed,
+// the gaze block included. The one exception is e03, a video without any
+// face, whose six pose columns
 // OpenFace fills with the result of solvePnP on 68 points at (0, 0), a
 // diverged and meaningless pose (for example pose_Tx -27448284) that
 // FaceMirror does not reproduce.
@@ -163,6 +164,9 @@ func TestProcessEqualsOpenFace(t *testing.T) {
 			got := readCells(t, CSVPath(path, run.dir))
 			if len(got) != len(ref) {
 				t.Fatalf("%d lines, the reference has %d", len(got), len(ref))
+			}
+			if g, w := strings.Join(got[0], ","), strings.Join(ref[0], ","); g != w {
+				t.Fatalf("header of %d columns differs from the reference's %d:\n got  %s\n want %s", len(got[0]), len(ref[0]), g, w)
 			}
 			refCol := map[string]int{}
 			for i, h := range ref[0] {
@@ -254,6 +258,9 @@ type agreement struct {
 	landmarks, worstFrame float64
 	success               float64 // fraction of rows with the same success
 	pose                  [3]float64
+	// gaze is the mean error of gaze_angle_x and gaze_angle_y (degrees)
+	// over the frames where both succeed.
+	gaze [2]float64
 	// auR is the Pearson r of each AU intensity over the frames where
 	// both succeed, for AUs whose reference is not constant there;
 	// auSD the reference's standard deviation. meanR is the mean r.
@@ -268,6 +275,7 @@ func compareCSV(got, ref *openfacecsv.File) agreement {
 	var both []int
 	same := 0
 	var poseSum [3]float64
+	var gazeSum [2]float64
 	for i := 0; i < n; i++ {
 		g, r := got.Rows[i], ref.Rows[i]
 		if g.Success == r.Success {
@@ -282,12 +290,18 @@ func compareCSV(got, ref *openfacecsv.File) agreement {
 		for k := range 3 {
 			poseSum[k] += math.Abs(g.Pose[3+k] - r.Pose[3+k])
 		}
+		for k := range 2 {
+			gazeSum[k] += math.Abs(g.GazeAngle[k] - r.GazeAngle[k])
+		}
 		both = append(both, i)
 	}
 	if len(both) > 0 {
 		a.landmarks /= float64(len(both))
 		for k := range 3 {
 			a.pose[k] = poseSum[k] / float64(len(both)) * 180 / math.Pi
+		}
+		for k := range 2 {
+			a.gaze[k] = gazeSum[k] / float64(len(both)) * 180 / math.Pi
 		}
 	}
 	a.success = float64(same) / float64(max(1, n))
@@ -376,11 +390,12 @@ func pearson(x, y []float64) (r, sdY float64, ok bool) {
 
 // TestProcessAgreesWithOpenFace compares the CSV of every video with an
 // OpenFace reference, analysed in one run on two helpers (so chunked),
-// with OpenFace's own CSV: rows, landmarks, success, head pose, AU
-// intensities and occurrences, against the bars (and its aim of
-// 0.3 px for the landmarks). Measured: landmarks 0.004 (v01), 0.020
-// (v02), 0.056 px (v04) and 0 on the short videos, which stay one chunk;
-// success 100 %; occurrence 99.6-100 %; per-AU r 0.992 and up.
+// with OpenFace's own CSV: rows, landmarks, success, head pose, gaze
+// angles, AU intensities and occurrences, against the bars (and
+// its aim of 0.3 px for the landmarks; 1° for the gaze angles, like the
+// pose). Measured: landmarks 0.004 (v01), 0.020 (v02), 0.056 px (v04) and
+// 0 on the short videos, which stay one chunk; success 100 %; gaze angles
+// 0.045° or less; occurrence 99.6-100 %; per-AU r 0.992 and up.
 func TestProcessAgreesWithOpenFace(t *testing.T) {
 	run := sharedRun(t)
 	for _, path := range processVideos {
@@ -397,8 +412,8 @@ func TestProcessAgreesWithOpenFace(t *testing.T) {
 				rs = append(rs, fmt.Sprintf("%s=%.3f(sd %.2f)", au, r, a.auSD[au]))
 			}
 			sort.Strings(rs)
-			t.Logf("%d rows; landmarks %.3f px mean, %.2f px worst frame; success %.2f%%; pose error %.3f/%.3f/%.3f°; AU r mean %.4f: %s; occurrence %.2f%%",
-				a.rows, a.landmarks, a.worstFrame, 100*a.success, a.pose[0], a.pose[1], a.pose[2], a.meanR, strings.Join(rs, " "), 100*a.occurrence)
+			t.Logf("%d rows; landmarks %.3f px mean, %.2f px worst frame; success %.2f%%; pose error %.3f/%.3f/%.3f°; gaze angle error %.3f/%.3f°; AU r mean %.4f: %s; occurrence %.2f%%",
+				a.rows, a.landmarks, a.worstFrame, 100*a.success, a.pose[0], a.pose[1], a.pose[2], a.gaze[0], a.gaze[1], a.meanR, strings.Join(rs, " "), 100*a.occurrence)
 			if a.rows != a.refRows {
 				t.Fatalf("%d rows, the reference has %d", a.rows, a.refRows)
 			}
@@ -411,6 +426,11 @@ func TestProcessAgreesWithOpenFace(t *testing.T) {
 			for k, axis := range []string{"Rx", "Ry", "Rz"} {
 				if a.pose[k] > 1 {
 					t.Errorf("pose_%s mean error %.3f° exceeds 1°", axis, a.pose[k])
+				}
+			}
+			for k, axis := range []string{"x", "y"} {
+				if a.gaze[k] > 1 {
+					t.Errorf("gaze_angle_%s mean error %.3f° exceeds 1°", axis, a.gaze[k])
 				}
 			}
 			for au, r := range a.auR {

@@ -16,6 +16,17 @@ type fitResult struct {
 	likelihood float32
 	success    bool
 	certainty  float32
+	// parts is each part model's state after the fit, in model order (nil
+	// from a fit that leaves the part models as they were).
+	parts []partState
+}
+
+// partState is what a hierarchical part model holds after a frame, as
+// OpenFace's CLNF keeps it in hierarchical_models: its parameters and
+// their projection.
+type partState struct {
+	p         params
+	landmarks []float32
 }
 
 // partTracer receives the part models' results; tests use it.
@@ -53,16 +64,18 @@ func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windo
 	if !finite(landmarks) {
 		// A degenerate fit (a response map of zeros makes the mean shift
 		// 0/0) cannot be refined or validated; it simply fails, and the
-		// tracker re-detects.
-		return fitResult{p: p, landmarks: landmarks, likelihood: lik}, nil
+		// tracker re-detects. OpenFace would fit the part models to the
+		// non-finite landmarks; they are marked non-finite here.
+		return fitResult{p: p, landmarks: landmarks, likelihood: lik, parts: m.nonFiniteParts()}, nil
 	}
+	var parts []partState
 	if c.set.refineHierarchical && len(m.parts) > 0 {
-		p, landmarks, err = m.refineParts(ctx, img, p, landmarks, tr)
+		p, landmarks, parts, err = m.refineParts(ctx, img, p, landmarks, tr)
 		if err != nil {
 			return fitResult{}, err
 		}
 	}
-	r := fitResult{p: p, landmarks: landmarks, likelihood: lik}
+	r := fitResult{p: p, landmarks: landmarks, likelihood: lik, parts: parts}
 	switch {
 	case c.set.validate && fitOK:
 		r.certainty, err = m.valid.check(p.g.Rotation(), img, landmarks)
@@ -82,10 +95,12 @@ func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windo
 // when the face is large enough (main scale above 0.9 of the part's patch
 // scaling) the part is fitted to the image, and if any part was, their
 // landmarks are written back in part order, the main PDM is re-fitted to
-// the result and the landmarks become its reconstruction.
-func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks []float32, tr partTracer) (params, []float32, error) {
+// the result and the landmarks become its reconstruction. It also returns
+// every part's state, fitted or not: OpenFace's eye landmarks and gaze
+// are read from it.
+func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks []float32, tr partTracer) (params, []float32, []partState, error) {
 	n := m.main.pdm.NumPoints()
-	partLandmarks := make([][]float32, len(m.parts))
+	parts := make([]partState, len(m.parts))
 	used := false
 	for k, pt := range m.parts {
 		np := pt.pdm.NumPoints()
@@ -96,7 +111,7 @@ func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks
 		}
 		fitted, err := pt.pdm.CalcParams(locs, pdm.Euler{})
 		if err != nil {
-			return params{}, nil, err
+			return params{}, nil, nil, err
 		}
 		pp := params{g: fitted.Global, local: fitted.Local}
 		fit := float64(p.g.Scale) > 0.9*pt.scales[0].PatchScaling
@@ -110,23 +125,24 @@ func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks
 				tc = tr
 			}
 			if _, _, _, err := pt.fit(ctx, img, &pp, pt.set.windowsInit, tc); err != nil {
-				return params{}, nil, err
+				return params{}, nil, nil, err
 			}
 		}
-		partLandmarks[k], err = pt.pdm.Shape2D(pp.g, pp.local, nil)
+		pl, err := pt.pdm.Shape2D(pp.g, pp.local, nil)
 		if err != nil {
-			return params{}, nil, err
+			return params{}, nil, nil, err
 		}
+		parts[k] = partState{p: pp, landmarks: pl}
 	}
 	if !used {
-		return p, landmarks, nil
+		return p, landmarks, parts, nil
 	}
 	merged := append([]float32(nil), landmarks...)
 	for k, pt := range m.parts {
 		np := pt.pdm.NumPoints()
 		for _, mp := range pt.mapping {
-			merged[mp[0]] = partLandmarks[k][mp[1]]
-			merged[mp[0]+n] = partLandmarks[k][mp[1]+np]
+			merged[mp[0]] = parts[k].landmarks[mp[1]]
+			merged[mp[0]+n] = parts[k].landmarks[mp[1]+np]
 		}
 	}
 	if tr != nil {
@@ -134,11 +150,45 @@ func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks
 	}
 	refit, err := m.main.pdm.CalcParams(merged, pdm.Euler{})
 	if err != nil {
-		return params{}, nil, err
+		return params{}, nil, nil, err
 	}
 	p = params{g: refit.Global, local: refit.Local}
 	out, err := m.main.pdm.Shape2D(p.g, p.local, nil)
-	return p, out, err
+	if err != nil {
+		return params{}, nil, nil, err
+	}
+	return p, out, parts, nil
+}
+
+// initialParts is the part models' state before any fit, as CLNF::Read
+// leaves it: all landmarks 0, scale 1 and every other parameter 0.
+func (m *Model) initialParts() []partState {
+	parts := make([]partState, len(m.parts))
+	for k, pt := range m.parts {
+		parts[k] = partState{
+			p:         params{g: pdm.Global{Scale: 1}, local: make([]float32, pt.pdm.NumModes())},
+			landmarks: make([]float32, 2*pt.pdm.NumPoints()),
+		}
+	}
+	return parts
+}
+
+// nonFiniteParts is the part models' state after a fit to non-finite
+// landmarks: every value NaN.
+func (m *Model) nonFiniteParts() []partState {
+	parts := m.initialParts()
+	nan := float32(math.NaN())
+	for k := range parts {
+		ps := &parts[k]
+		ps.p.g = pdm.Global{Scale: nan, Rx: nan, Ry: nan, Rz: nan, Tx: nan, Ty: nan}
+		for i := range ps.p.local {
+			ps.p.local[i] = nan
+		}
+		for i := range ps.landmarks {
+			ps.landmarks[i] = nan
+		}
+	}
+	return parts
 }
 
 // hypotheses are the initial rotations (pitch, yaw, roll) that

@@ -27,5 +27,9 @@
 // from frame to frame: tracking from the previous frame's parameters with
 // the small search windows, face re-detection after failures, restoration
 // of the previous fit when a re-detection fails, and de-initialisation
-// after more than 100 failures in a row.
+// after more than 100 failures in a row. Its Result also holds every part
+// model's state after the frame (Result.Parts), from which
+// FeatureExtraction reads the eye landmarks and the gaze; like OpenFace's,
+// the part models keep the state of their last fit, including that of a
+// failed re-detection whose main fit was discarded.
 package clnf

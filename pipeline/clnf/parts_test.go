@@ -104,3 +104,44 @@ func TestPartsAgainstTrace(t *testing.T) {
 		}
 	}
 }
+
+// TestPartStates checks the part models' state a tracked frame leaves
+// (what OpenFace's eye landmarks and gaze are read from) against the
+// part traces of frame 1, bit for bit: fitted to the picture on v04,
+// only fitted to the mapped landmarks on v01, whose face is too small.
+func TestPartStates(t *testing.T) {
+	m := testModel(t)
+	nm := m.main.pdm.NumModes()
+	for _, short := range []string{"v01", "v04"} {
+		t.Run(short, func(t *testing.T) {
+			ref := readTable(t, sharedtest.Reference(t, "fullprec/"+testVideos[short]+"_frames.csv"))
+			parts := readTable(t, sharedtest.Reference(t, "fullprec/"+short+"_clnf_frame1_parts.csv"))
+			frames := grayFrames(t, short, 2)
+			r, err := m.detectLandmarks(context.Background(), testFrame(frames[1]), frameParams(ref, ref.rows[0], nm), m.main.set.windowsSmall, ref.f32(ref.rows[0], "model_likelihood"), nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(r.parts) != len(m.parts) {
+				t.Fatalf("%d part states, the model has %d parts", len(r.parts), len(m.parts))
+			}
+			for k, pt := range m.parts {
+				var last []string
+				for _, row := range parts.where("part_name", pt.name) {
+					if st := parts.str(row, "stage"); st == "fit" || st == "not_fitted" {
+						last = row
+					}
+				}
+				if last == nil {
+					t.Fatalf("%s: no final state in the trace", pt.name)
+				}
+				np, pm := pt.pdm.NumPoints(), pt.pdm.NumModes()
+				if d := maxParamDiff(r.parts[k].p, parts.params(last, pm)); d != 0 {
+					t.Errorf("%s (%s): parameters differ by up to %g", pt.name, parts.str(last, "stage"), d)
+				}
+				if d := maxDist(r.parts[k].landmarks, parts.landmarks(last, np)); d != 0 {
+					t.Errorf("%s (%s): landmarks differ by up to %g px", pt.name, parts.str(last, "stage"), d)
+				}
+			}
+		})
+	}
+}

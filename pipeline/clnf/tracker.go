@@ -65,6 +65,40 @@ type Result struct {
 	Detected, DetectorRan bool
 	// Box is the detected face box when Detected.
 	Box pdm.Box
+	// Parts are the hierarchical part models after the frame, in the
+	// model file's order (inner, left_eye_28, right_eye_28 for OpenFace's
+	// general model). FeatureExtraction reads the eye landmarks and the
+	// gaze from them.
+	Parts []Part
+}
+
+// Part is a hierarchical part model's state after a frame: what OpenFace's
+// CLNF holds in hierarchical_models (detected_landmarks, params_global,
+// params_local). A part is fitted in every call of the landmark fit; a
+// frame without one (no face tracked) keeps the previous state, and a
+// failed re-detection, which restores the main model's previous fit,
+// keeps the parts of the failed attempt, as OpenFace does.
+type Part struct {
+	// Name is the part model's name in the model file.
+	Name string
+	// Landmarks are the part's 2D landmarks, x of every point then y (all
+	// 0 before the first fit).
+	Landmarks []float32
+	// Global holds the part's scale, rotation and translation (scale 1 and
+	// 0 before the first fit) and Local its shape parameters.
+	Global [6]float32
+	Local  []float32
+}
+
+// Part returns the state of the part model called name, and whether the
+// model has such a part.
+func (r *Result) Part(name string) (Part, bool) {
+	for _, p := range r.Parts {
+		if p.Name == name {
+			return p, true
+		}
+	}
+	return Part{}, false
 }
 
 // Tracker follows one face through a video as OpenFace's
@@ -81,6 +115,7 @@ type Tracker struct {
 
 	p           params
 	landmarks   []float32
+	parts       []partState
 	initialised bool
 	success     bool
 	likelihood  float32
@@ -115,11 +150,16 @@ func NewTracker(m *Model, det FaceDetector) *Tracker {
 // Tracker has no face detector.
 var ErrNoDetector = errors.New("clnf: no face detector")
 
-// Reset forgets the tracked face, as CLNF::Reset does between videos.
+// Reset forgets the tracked face, as CLNF::Reset does between videos. It
+// also returns the part models to their state before any fit, which
+// OpenFace's Reset leaves alone: a Tracker after Reset is a freshly loaded
+// OpenFace model, which is what FeatureExtraction has at the start of a
+// video it is given alone.
 func (t *Tracker) Reset() {
 	md := t.m.main.pdm
 	t.p = params{g: pdm.Global{Scale: 1}, local: make([]float32, md.NumModes())}
 	t.landmarks = make([]float32, 2*md.NumPoints())
+	t.parts = t.m.initialParts()
 	t.initialised = false
 	t.success = false
 	t.likelihood = -10
@@ -204,8 +244,8 @@ func (t *Tracker) FitFromBox(ctx context.Context, bgr gocv.Mat, box pdm.Box) (Re
 
 // fitFromBox runs the multi-hypothesis detection from box. A failed
 // re-detection (not the initial one) restores the previous fit and
-// reports false; detection_success and the certainty stay those of the
-// failed attempt.
+// reports false; detection_success, the certainty and the part models
+// stay those of the failed attempt.
 func (t *Tracker) fitFromBox(ctx context.Context, img *frame, box pdm.Box, initial bool) (bool, error) {
 	t.initialised = true
 	saved, savedLik := t.p.clone(), t.likelihood
@@ -229,6 +269,9 @@ func (t *Tracker) apply(r fitResult) {
 	t.likelihood = r.likelihood
 	t.success = r.success
 	t.certainty = r.certainty
+	if r.parts != nil {
+		t.parts = r.parts
+	}
 }
 
 func (t *Tracker) result(res Result, success bool) Result {
@@ -240,5 +283,26 @@ func (t *Tracker) result(res Result, success bool) Result {
 	res.DetectionSuccess = t.success
 	res.Confidence = t.certainty
 	res.Likelihood = t.likelihood
+	res.Parts = t.partsResult()
 	return res
+}
+
+// partsResult copies the part models' state into one allocation.
+func (t *Tracker) partsResult() []Part {
+	size := 0
+	for _, ps := range t.parts {
+		size += len(ps.landmarks) + len(ps.p.local)
+	}
+	buf := make([]float32, size)
+	out := make([]Part, len(t.parts))
+	for k, ps := range t.parts {
+		g := ps.p.g
+		n := copy(buf, ps.landmarks)
+		out[k].Landmarks, buf = buf[:n:n], buf[n:]
+		n = copy(buf, ps.p.local)
+		out[k].Local, buf = buf[:n:n], buf[n:]
+		out[k].Name = t.m.parts[k].name
+		out[k].Global = [6]float32{g.Scale, g.Rx, g.Ry, g.Rz, g.Tx, g.Ty}
+	}
+	return out
 }

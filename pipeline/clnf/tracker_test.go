@@ -15,6 +15,7 @@ import (
 // detections succeed or fail as the test says, and every result carries
 // the frame number so restorations can be seen.
 type scripted struct {
+	m          *Model
 	frame      int
 	trackOK    func(frame int) bool
 	boxOK      func(frame int) bool
@@ -26,6 +27,11 @@ type scripted struct {
 func (s *scripted) result(marker float32, ok bool) fitResult {
 	r := fitResult{p: params{g: pdm.Global{Scale: marker}, local: make([]float32, 34)}, landmarks: make([]float32, 136), likelihood: marker, success: ok}
 	r.landmarks[0] = marker
+	r.parts = s.m.initialParts()
+	for k := range r.parts {
+		r.parts[k].landmarks[0] = marker
+		r.parts[k].p.g.Tx = marker
+	}
 	if ok {
 		r.certainty = 0.9
 	} else {
@@ -64,7 +70,7 @@ func TestTrackerStateMachine(t *testing.T) {
 	ctx := context.Background()
 
 	t.Run("no face", func(t *testing.T) {
-		s := &scripted{trackOK: never, boxOK: never, faceFound: never, windows: map[int][]int{}}
+		s := &scripted{m: m, trackOK: never, boxOK: never, faceFound: never, windows: map[int][]int{}}
 		tr := NewTracker(m, s)
 		tr.fit = s
 		var ran []int
@@ -75,6 +81,23 @@ func TestTrackerStateMachine(t *testing.T) {
 			}
 			if r.Success || r.Landmarks[0] != 0 || r.Global[0] != 1 {
 				t.Fatalf("frame %d: %+v, want the reset state", s.frame, r)
+			}
+			// The part models are as loaded: landmarks 0, scale 1.
+			if len(r.Parts) != 3 {
+				t.Fatalf("frame %d: %d part models", s.frame, len(r.Parts))
+			}
+			for k, name := range []string{"inner", "left_eye_28", "right_eye_28"} {
+				p, ok := r.Part(name)
+				if !ok || p.Name != name || r.Parts[k].Name != name {
+					t.Fatalf("frame %d: part %d is %q, want %s", s.frame, k, r.Parts[k].Name, name)
+				}
+				n := m.parts[k].pdm.NumPoints()
+				if len(p.Landmarks) != 2*n || len(p.Local) != m.parts[k].pdm.NumModes() || p.Global != [6]float32{1} || slices.ContainsFunc(p.Landmarks, func(v float32) bool { return v != 0 }) {
+					t.Fatalf("frame %d: %s %+v, want the state before any fit", s.frame, name, p)
+				}
+			}
+			if _, ok := r.Part("nose"); ok {
+				t.Fatal("a part that is not in the model")
 			}
 			if r.DetectorRan {
 				ran = append(ran, s.frame)
@@ -87,6 +110,7 @@ func TestTrackerStateMachine(t *testing.T) {
 
 	t.Run("tracking, failures and giving up", func(t *testing.T) {
 		s := &scripted{
+			m:         m,
 			trackOK:   func(f int) bool { return f < 3 },
 			boxOK:     never,
 			faceFound: always,
@@ -97,23 +121,26 @@ func TestTrackerStateMachine(t *testing.T) {
 		type want struct {
 			success, detSuccess, ran bool
 			scale                    float32
+			parts                    float32 // the fit the part models come from
 		}
 		expect := map[int]want{
 			// The first detection is kept although the validator failed.
-			0: {true, false, true, 2000},
-			1: {true, true, false, 1001},
-			2: {true, true, false, 1002},
+			0: {true, false, true, 2000, 2000},
+			1: {true, true, false, 1001, 1001},
+			2: {true, true, false, 1002, 1002},
 			// Tracking fails, the re-detection fails: frame 3's tracked fit
-			// is restored.
-			3: {false, false, true, 1003},
-			4: {false, false, false, 1004},
-			5: {false, false, true, 1005},
+			// is restored, but the part models keep the failed
+			// re-detection's state, as in OpenFace.
+			3: {false, false, true, 1003, 2003},
+			4: {false, false, false, 1004, 1004},
+			5: {false, false, true, 1005, 2005},
 			// Failure 101 ends tracking; the next detection comes when
 			// (failures+1) is a multiple of 12, and as an initial
-			// detection it reports success.
-			104: {false, false, false, 1104},
-			110: {false, false, false, 1104},
-			111: {true, false, true, 2111},
+			// detection it reports success. Frames without a fit keep
+			// the part models as they were.
+			104: {false, false, false, 1104, 1104},
+			110: {false, false, false, 1104, 1104},
+			111: {true, false, true, 2111, 2111},
 		}
 		for s.frame = 0; s.frame <= 111; s.frame++ {
 			r, err := tr.Track(ctx, blank)
@@ -124,9 +151,14 @@ func TestTrackerStateMachine(t *testing.T) {
 			if !ok {
 				continue
 			}
-			got := want{r.Success, r.DetectionSuccess, r.DetectorRan, r.Global[0]}
+			got := want{r.Success, r.DetectionSuccess, r.DetectorRan, r.Global[0], r.Parts[1].Landmarks[0]}
 			if got != w {
-				t.Errorf("frame %d: success/detection success/detector ran/scale %v, want %v", s.frame, got, w)
+				t.Errorf("frame %d: success/detection success/detector ran/scale/parts %v, want %v", s.frame, got, w)
+			}
+			for _, p := range r.Parts {
+				if p.Landmarks[0] != w.parts || p.Global[4] != w.parts {
+					t.Errorf("frame %d: part %s from fit %v (tx %v), want %v", s.frame, p.Name, p.Landmarks[0], p.Global[4], w.parts)
+				}
 			}
 			if r.Landmarks[0] != w.scale {
 				t.Errorf("frame %d: landmarks from fit %v, want %v", s.frame, r.Landmarks[0], w.scale)
@@ -187,6 +219,11 @@ func TestFitFromBoxDegenerate(t *testing.T) {
 			}
 			if r.DetectionSuccess {
 				t.Errorf("a fit to nothing was accepted (confidence %v)", r.Confidence)
+			}
+			for k, p := range r.Parts {
+				if len(p.Landmarks) != 2*m.parts[k].pdm.NumPoints() || len(p.Local) != m.parts[k].pdm.NumModes() {
+					t.Errorf("part %s: %d landmark values, %d parameters", p.Name, len(p.Landmarks), len(p.Local))
+				}
 			}
 			// The tracker keeps going from such a fit.
 			if _, err := tr.Track(ctx, img); !errors.Is(err, ErrNoDetector) && err != nil {

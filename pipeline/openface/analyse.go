@@ -9,6 +9,7 @@ import (
 	"facemirror/pipeline/align"
 	"facemirror/pipeline/au"
 	"facemirror/pipeline/fhog"
+	"facemirror/pipeline/gaze"
 	"facemirror/pipeline/pdm"
 )
 
@@ -66,6 +67,19 @@ type FrameResult struct {
 	Pose [6]float32
 	// Landmarks3D are the camera-space landmarks X_i, then Y_i, then Z_i.
 	Landmarks3D []float32
+	// EyeLandmarks are the eye models' 2D landmarks, left eye then right
+	// eye: eye_lmk_x_0 …, then eye_lmk_y_0 … (2·56 values).
+	EyeLandmarks []float32
+	// EyeLandmarks3D are their camera-space positions: eye_lmk_X_*, then
+	// eye_lmk_Y_*, then eye_lmk_Z_* (3·56 values).
+	EyeLandmarks3D []float32
+	// Gaze holds the unit gaze vectors of the left eye (gaze_0_x, _y, _z)
+	// and the right eye (gaze_1_*) in camera space, and GazeAngle
+	// gaze_angle_x and gaze_angle_y (radians). All are 0 on a frame whose
+	// Success is false: FeatureExtraction estimates gaze only on
+	// successful frames.
+	Gaze      [6]float32
+	GazeAngle [2]float32
 
 	// AUSuccess tells whether the AU stage uses the frame (the detector's
 	// detection_success, unless the input was rejected). When false, the
@@ -126,7 +140,7 @@ func (a *Analyser) analyse(img gocv.Mat, in Landmarks, aus bool) (FrameResult, e
 	}
 	lm := a.m.lmPDM
 	n, modes := lm.NumPoints(), lm.NumModes()
-	if err := in.check(n, modes); err != nil {
+	if err := in.check(n, modes, &a.m.eyes); err != nil {
 		return FrameResult{}, err
 	}
 	w, h := img.Cols(), img.Rows()
@@ -138,7 +152,7 @@ func (a *Analyser) analyse(img gocv.Mat, in Landmarks, aus bool) (FrameResult, e
 		Local:      append([]float32(nil), in.Local...),
 	}
 	if !in.finite() {
-		return zeroGeometry(n, modes), nil
+		return a.m.zeroGeometry(), nil
 	}
 
 	// Pose and 3D landmarks, from the detector's parameters, on every
@@ -155,7 +169,13 @@ func (a *Analyser) analyse(img gocv.Mat, in Landmarks, aus bool) (FrameResult, e
 		return FrameResult{}, fmt.Errorf("openface: 3D landmarks: %w", err)
 	}
 	if !finite32(r.Pose[:]) || !finite32(r.Landmarks3D) {
-		return zeroGeometry(n, modes), nil
+		return a.m.zeroGeometry(), nil
+	}
+	if err := a.m.eyesAndGaze(&r, in, cam); err != nil {
+		return FrameResult{}, err
+	}
+	if !finite32(r.EyeLandmarks3D) || !finite32(r.Gaze[:]) || !finite32(r.GazeAngle[:]) {
+		return a.m.zeroGeometry(), nil
 	}
 
 	if !in.DetectionSuccess || !aus {
@@ -205,20 +225,114 @@ func (a *Analyser) analyse(img gocv.Mat, in Landmarks, aus bool) (FrameResult, e
 	return r, nil
 }
 
+// eyesAndGaze fills r's eye landmarks, their camera-space positions and,
+// when the frame succeeded, the gaze, as FeatureExtraction computes them
+// (CalculateAllEyeLandmarks, Calculate3DEyeLandmarks, EstimateGaze for
+// each eye, GetGazeAngle) from the eye models, the pose and the 3D
+// landmarks already in r.
+func (m *Models) eyesAndGaze(r *FrameResult, in Landmarks, cam pdm.Camera) error {
+	eyes := in.Eyes
+	if eyes[0].empty() && eyes[1].empty() {
+		var err error
+		if eyes, err = m.eyesFromFace(in.Points); err != nil {
+			return err
+		}
+	}
+	total := m.eyePoints
+	r.EyeLandmarks = make([]float32, 2*total)
+	r.EyeLandmarks3D = make([]float32, 3*total)
+	var eye3D [2][]float32
+	off := 0
+	for i := range eyes {
+		e, md := &eyes[i], m.eyes[i].pdm
+		np := md.NumPoints()
+		copy(r.EyeLandmarks[off:], e.Points[:np])
+		copy(r.EyeLandmarks[total+off:], e.Points[np:])
+		s, err := md.CameraShape(e.Points, globalOf(e.Global), e.Local, cam)
+		if err != nil {
+			return fmt.Errorf("openface: 3D landmarks of the %s model: %w", m.eyes[i].name, err)
+		}
+		for c := 0; c < 3; c++ {
+			copy(r.EyeLandmarks3D[c*total+off:], s[c*np:(c+1)*np])
+		}
+		eye3D[i] = s
+		off += np
+	}
+	if !r.Success {
+		return nil
+	}
+	// EstimateGaze turns the head by the Euler angles of GetPose, the
+	// same pose as the CSV's.
+	rot := pdm.RotationMatrix(pdm.Euler{X: r.Pose[3], Y: r.Pose[4], Z: r.Pose[5]})
+	var dirs [2]gaze.Vec3
+	for i := range dirs {
+		d, err := gaze.Direction(eye3D[i], r.Landmarks3D, gaze.Eye(i), rot)
+		if err != nil {
+			return fmt.Errorf("openface: gaze of the %s model: %w", m.eyes[i].name, err)
+		}
+		dirs[i] = d
+		copy(r.Gaze[3*i:3*i+3], d[:])
+	}
+	r.GazeAngle = gaze.Angle(dirs[0], dirs[1])
+	return nil
+}
+
+// eyesFromFace is the eye models' state when the detector did not give
+// it: each eye PDM fitted to the main landmarks mapped to it and its
+// projection, which is what OpenFace's CLNF holds for a face too small
+// for the eye models. When no mapped landmark is present (before the
+// first detection every landmark is 0) or the fit degenerates (all mapped
+// points in one place), it is the state before any fit: landmarks 0,
+// scale 1, other parameters 0.
+func (m *Models) eyesFromFace(points []float32) ([2]Eye, error) {
+	n := m.lmPDM.NumPoints()
+	var out [2]Eye
+	for i := range m.eyes {
+		em := &m.eyes[i]
+		np := em.pdm.NumPoints()
+		locs := make([]float32, 2*np)
+		for _, mp := range em.mapping {
+			locs[mp[1]] = points[mp[0]]
+			locs[mp[1]+np] = points[mp[0]+n]
+		}
+		p, err := em.pdm.CalcParams(locs, pdm.Euler{})
+		if err != nil && !errors.Is(err, pdm.ErrNoLandmarks) {
+			return out, fmt.Errorf("openface: fit the %s model to the landmarks: %w", em.name, err)
+		}
+		g := p.Global
+		e := Eye{Global: [6]float32{g.Scale, g.Rx, g.Ry, g.Rz, g.Tx, g.Ty}, Local: p.Local}
+		if err == nil && g.Scale != 0 && finite32(e.Global[:]) && finite32(e.Local) {
+			if e.Points, err = em.pdm.Shape2D(g, p.Local, nil); err != nil {
+				return out, fmt.Errorf("openface: project the %s model: %w", em.name, err)
+			}
+		}
+		if e.Points == nil || !finite32(e.Points) {
+			e = Eye{Points: make([]float32, 2*np), Global: [6]float32{1}, Local: make([]float32, em.pdm.NumModes())}
+		}
+		out[i] = e
+	}
+	return out, nil
+}
+
 // zeroGeometry is the result for non-finite input: a failed frame whose
 // geometric columns are all 0.
-func zeroGeometry(n, modes int) FrameResult {
+func (m *Models) zeroGeometry() FrameResult {
+	n, modes := m.lmPDM.NumPoints(), m.lmPDM.NumModes()
 	return FrameResult{
-		Landmarks:   make([]float32, 2*n),
-		Local:       make([]float32, modes),
-		Landmarks3D: make([]float32, 3*n),
-		Rejected:    NonFinite,
+		Landmarks:      make([]float32, 2*n),
+		Local:          make([]float32, modes),
+		Landmarks3D:    make([]float32, 3*n),
+		EyeLandmarks:   make([]float32, 2*m.eyePoints),
+		EyeLandmarks3D: make([]float32, 3*m.eyePoints),
+		Rejected:       NonFinite,
 	}
 }
 
 // failed turns r into a failed frame for the given reason, keeping the
-// geometric columns.
+// geometric columns; the gaze, which only a successful frame has, is 0.
 func failed(r FrameResult, why Rejection) FrameResult {
+	r.Gaze = [6]float32{}
+	r.GazeAngle = [2]float32{}
 	r.Success = false
 	r.AUSuccess = false
 	r.AUGlobal = [6]float32{}

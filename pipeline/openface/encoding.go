@@ -12,7 +12,7 @@ var ErrEncoding = errors.New("openface: malformed encoded frame result")
 
 // resultMagic starts every encoded FrameResult; its last byte is the
 // format version.
-var resultMagic = [4]byte{'O', 'F', 'R', 1}
+var resultMagic = [4]byte{'O', 'F', 'R', 2}
 
 // maxEncodedLen bounds each slice of an encoded FrameResult, so that
 // corrupt bytes cannot trigger a huge allocation.
@@ -26,11 +26,11 @@ const (
 // MarshalBinary encodes r compactly and exactly (little-endian float32):
 // a 4-byte header, flags, the rejection, the confidence, the fixed arrays,
 // then each slice as a uint32 length and its values. A successful frame
-// takes about 19 KB, a failed one about 1.6 KB. It also makes FrameResult
+// takes about 20 KB, a failed one about 2.8 KB. It also makes FrameResult
 // usable with encoding/gob.
 func (r FrameResult) MarshalBinary() ([]byte, error) {
-	slices := [][]float32{r.Landmarks, r.Local, r.Landmarks3D, r.AULocal, r.HOG}
-	size := len(resultMagic) + 2 + 4 + 3*6*4
+	slices := [][]float32{r.Landmarks, r.Local, r.Landmarks3D, r.EyeLandmarks, r.EyeLandmarks3D, r.AULocal, r.HOG}
+	size := len(resultMagic) + 2 + 4 + (4*6+2)*4
 	for _, s := range slices {
 		if len(s) > maxEncodedLen {
 			return nil, fmt.Errorf("%w: slice of %d values exceeds %d", ErrEncoding, len(s), maxEncodedLen)
@@ -48,7 +48,7 @@ func (r FrameResult) MarshalBinary() ([]byte, error) {
 	}
 	b = append(b, flags, byte(r.Rejected))
 	b = binary.LittleEndian.AppendUint32(b, math.Float32bits(r.Confidence))
-	for _, a := range [][6]float32{r.Global, r.Pose, r.AUGlobal} {
+	for _, a := range [][]float32{r.Global[:], r.Pose[:], r.AUGlobal[:], r.Gaze[:], r.GazeAngle[:]} {
 		for _, v := range a {
 			b = binary.LittleEndian.AppendUint32(b, math.Float32bits(v))
 		}
@@ -76,12 +76,12 @@ func (r *FrameResult) UnmarshalBinary(data []byte) error {
 	flags := d.bytes(1)
 	rej := d.bytes(1)
 	out.Confidence = d.f32()
-	for _, a := range []*[6]float32{&out.Global, &out.Pose, &out.AUGlobal} {
+	for _, a := range [][]float32{out.Global[:], out.Pose[:], out.AUGlobal[:], out.Gaze[:], out.GazeAngle[:]} {
 		for i := range a {
 			a[i] = d.f32()
 		}
 	}
-	for _, s := range []*[]float32{&out.Landmarks, &out.Local, &out.Landmarks3D, &out.AULocal, &out.HOG} {
+	for _, s := range []*[]float32{&out.Landmarks, &out.Local, &out.Landmarks3D, &out.EyeLandmarks, &out.EyeLandmarks3D, &out.AULocal, &out.HOG} {
 		*s = d.slice()
 	}
 	if d.err != nil {

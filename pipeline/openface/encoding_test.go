@@ -80,7 +80,7 @@ func TestFrameResultEncoding(t *testing.T) {
 			}
 		}
 		for _, bad := range [][]byte{
-			append([]byte("OFR\x02"), b[4:]...),
+			append([]byte("OFR\x01"), b[4:]...),
 			append(append([]byte(nil), b...), 0),
 			append(append([]byte(nil), b[:4]...), append([]byte{0x80}, b[5:]...)...),
 			append(append([]byte(nil), b[:5]...), append([]byte{9}, b[6:]...)...),
@@ -96,5 +96,9 @@ func TestFrameResultEncoding(t *testing.T) {
 	}
 	if rejected.Rejected != OutOfFrame {
 		t.Fatalf("points at (−5, −5): %v", rejected.Rejected)
+	}
+	if ok.Gaze == ([6]float32{}) || ok.GazeAngle == ([2]float32{}) || len(ok.EyeLandmarks) != 112 || len(ok.EyeLandmarks3D) != 168 {
+		t.Fatalf("the successful frame has no gaze block: %v %v, %d and %d eye landmark values",
+			ok.Gaze, ok.GazeAngle, len(ok.EyeLandmarks), len(ok.EyeLandmarks3D))
 	}
 }

@@ -6,10 +6,12 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	"facemirror/pipeline/align"
 	"facemirror/pipeline/au"
+	"facemirror/pipeline/gaze"
 	"facemirror/pipeline/openfacecsv"
 	"facemirror/pipeline/pdm"
 )
@@ -38,7 +40,23 @@ type ModelFiles struct {
 	// files (main_clnf_general.txt → clnf_general.txt). FeatureExtraction
 	// computes the pose and 3D landmarks with it.
 	LandmarkPDM string
+	// EyePDMs are the PDMs of the landmark detector's eye part models,
+	// left_eye_28 then right_eye_28 (main_clnf_general.txt →
+	// main_clnf_synth_left.txt → clnf_left_synth.txt, and right). The eye
+	// landmarks' 3D positions are computed with them.
+	EyePDMs [2]string
 }
+
+// Names of the landmark detector's eye part models in
+// main_clnf_general.txt: Landmarks.Eyes and the eye landmark columns hold
+// them in this order, and gaze_0 is the left eye's, gaze_1 the right's.
+const (
+	LeftEyePart  = "left_eye_28"
+	RightEyePart = "right_eye_28"
+)
+
+// eyeParts are the eye part model names in the order of Landmarks.Eyes.
+var eyeParts = [2]string{LeftEyePart, RightEyePart}
 
 // Models holds everything the analysis reads from an OpenFace model
 // folder. It is immutable after LoadModels and safe for concurrent use.
@@ -50,9 +68,12 @@ type Models struct {
 	// reads it so that a model folder where they differ is still analysed
 	// as OpenFace would.
 	lmPDM, auPDM *pdm.Model
-	aligner      *align.Aligner
-	predictors   *au.Predictors
-	layout       openfacecsv.Layout
+	// eyes are the landmark detector's eye part models (Landmarks.Eyes order).
+	eyes       [2]eyeModel
+	eyePoints  int // landmarks of both eye models together
+	aligner    *align.Aligner
+	predictors *au.Predictors
+	layout     openfacecsv.Layout
 }
 
 // LoadModels reads the models under an OpenFace model folder (the folder
@@ -95,9 +116,21 @@ func LoadModels(dir string) (*Models, error) {
 		return nil, err
 	}
 
+	parts, err := readParts(filepath.Join(dir, filepath.FromSlash(LandmarkerFile)))
+	if err != nil {
+		return nil, err
+	}
+
 	m := &Models{files: files}
 	if m.lmPDM, err = loadPDM(files.LandmarkPDM); err != nil {
 		return nil, err
+	}
+	for i, name := range eyeParts {
+		if m.eyes[i], err = loadEyeModel(parts, name, m.lmPDM.NumPoints()); err != nil {
+			return nil, err
+		}
+		m.files.EyePDMs[i] = m.eyes[i].file
+		m.eyePoints += m.eyes[i].pdm.NumPoints()
 	}
 	if m.auPDM, err = loadPDM(files.AUPDM); err != nil {
 		return nil, err
@@ -124,8 +157,7 @@ func LoadModels(dir string) (*Models, error) {
 	}
 
 	l := openfacecsv.OpenFaceLayout()
-	l.Gaze = false
-	l.EyeLandmarks = 0
+	l.EyeLandmarks = m.eyePoints
 	l.Landmarks = m.lmPDM.NumPoints()
 	l.Modes = m.lmPDM.NumModes()
 	l.IntensityAUs = m.predictors.IntensityNames()
@@ -163,13 +195,127 @@ func (m *Models) LandmarkPDM() *pdm.Model { return m.lmPDM }
 // alignment and the geometry features. It must not be modified.
 func (m *Models) AUPDM() *pdm.Model { return m.auPDM }
 
-// Layout returns the CSV layout the analysis produces: OpenFace's
-// FeatureExtraction columns without the gaze block.
+// Layout returns the CSV layout the analysis produces: the columns of
+// OpenFace's FeatureExtraction with -2Dfp -3Dfp -pdmparams -pose -aus
+// -gaze (714 with the stock models).
 func (m *Models) Layout() openfacecsv.Layout {
 	l := m.layout
 	l.IntensityAUs = append([]string(nil), l.IntensityAUs...)
 	l.OccurrenceAUs = append([]string(nil), l.OccurrenceAUs...)
 	return l
+}
+
+// EyePDM returns the PDM of the landmark detector's eye part model e
+// (0 for left_eye_28, 1 for right_eye_28). It must not be modified.
+func (m *Models) EyePDM(e int) *pdm.Model { return m.eyes[e].pdm }
+
+// eyeModel is an eye part model of the landmark detector, as far as the
+// analysis needs it: its PDM and which main landmarks map to which of its
+// points.
+type eyeModel struct {
+	name, file string
+	pdm        *pdm.Model
+	// mapping pairs (main landmark, eye landmark).
+	mapping [][2]int
+}
+
+// partLine is a LandmarkDetector_part entry of main_clnf_general.txt:
+// the part's main file, its name and its index pairs.
+type partLine struct {
+	file, name string
+	pairs      []string
+	top        string // the file it was read from
+}
+
+// readParts reads the LandmarkDetector_part lines of a landmark detector's
+// top-level model file, as CLNF::Read does: the part's main file relative
+// to the file's folder, the part name, then (main index, part index)
+// pairs.
+func readParts(path string) ([]partLine, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open model configuration: %w", err)
+	}
+	defer f.Close()
+	var parts []partLine
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 0, 4096), 1<<20)
+	for sc.Scan() {
+		w := strings.Fields(sc.Text())
+		if len(w) < 3 || w[0] != "LandmarkDetector_part" {
+			continue
+		}
+		parts = append(parts, partLine{
+			file:  filepath.Join(filepath.Dir(path), filepath.FromSlash(w[1])),
+			name:  w[2],
+			pairs: w[3:],
+			top:   path,
+		})
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read model configuration %s: %w", path, err)
+	}
+	return parts, nil
+}
+
+// loadEyeModel finds the part called name among parts and reads its PDM
+// (part main file → LandmarkDetector → PDM) and index map, checked
+// against a main model of n landmarks.
+func loadEyeModel(parts []partLine, name string, n int) (eyeModel, error) {
+	var pl *partLine
+	for i := range parts {
+		if parts[i].name == name {
+			pl = &parts[i]
+			break
+		}
+	}
+	if pl == nil {
+		if len(parts) == 0 {
+			return eyeModel{}, fmt.Errorf("%w: the landmark detector has no %s part model", ErrModelConfig, name)
+		}
+		return eyeModel{}, fmt.Errorf("%w: %s has no %s part model", ErrModelConfig, parts[0].top, name)
+	}
+	top, err := readModuleFile(pl.file)
+	if err != nil {
+		return eyeModel{}, err
+	}
+	clnfFile, err := top.path("LandmarkDetector")
+	if err != nil {
+		return eyeModel{}, err
+	}
+	cfg, err := readModuleFile(clnfFile)
+	if err != nil {
+		return eyeModel{}, err
+	}
+	file, err := cfg.path("PDM")
+	if err != nil {
+		return eyeModel{}, err
+	}
+	md, err := pdm.Load(file) // its errors name the file
+	if err != nil {
+		return eyeModel{}, err
+	}
+	if md.NumPoints() < gaze.IrisLandmarks {
+		return eyeModel{}, fmt.Errorf("%w: eye PDM %s has %d points, the gaze needs at least %d",
+			ErrModelConfig, file, md.NumPoints(), gaze.IrisLandmarks)
+	}
+	if len(pl.pairs)%2 != 0 {
+		return eyeModel{}, fmt.Errorf("%w: %s: part %s has an odd number of indices", ErrModelConfig, pl.top, name)
+	}
+	em := eyeModel{name: name, file: file, pdm: md, mapping: make([][2]int, len(pl.pairs)/2)}
+	for i := range em.mapping {
+		for j := 0; j < 2; j++ {
+			v, err := strconv.Atoi(pl.pairs[2*i+j])
+			if err != nil {
+				return eyeModel{}, fmt.Errorf("%w: %s: part %s: index %q", ErrModelConfig, pl.top, name, pl.pairs[2*i+j])
+			}
+			em.mapping[i][j] = v
+		}
+		if mp := em.mapping[i]; mp[0] < 0 || mp[0] >= n || mp[1] < 0 || mp[1] >= md.NumPoints() {
+			return eyeModel{}, fmt.Errorf("%w: %s: part %s maps landmark %d to %d, out of range", ErrModelConfig, pl.top, name, mp[0], mp[1])
+		}
+	}
+	return em, nil
 }
 
 // moduleFile is one of OpenFace's "Module relative/path" configuration

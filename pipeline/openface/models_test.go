@@ -25,6 +25,10 @@ func TestLoadModels(t *testing.T) {
 		AUPDM:         filepath.Join(dir, "AU_predictors", "In-the-wild_aligned_PDM_68.txt"),
 		Triangulation: filepath.Join(dir, "AU_predictors", "tris_68_full.txt"),
 		LandmarkPDM:   filepath.Join(dir, "model", "pdms", "In-the-wild_aligned_PDM_68.txt"),
+		EyePDMs: [2]string{
+			filepath.Join(dir, "model", "model_eye", "pdms", "pdm_28_l_eye_3D_closed.txt"),
+			filepath.Join(dir, "model", "model_eye", "pdms", "pdm_28_eye_3D_closed.txt"),
+		},
 	}
 	if f != want {
 		t.Fatalf("files %+v, want %+v", f, want)
@@ -40,10 +44,22 @@ func TestLoadModels(t *testing.T) {
 	if h(f.AUPDM) != h(f.LandmarkPDM) {
 		t.Error("the AU and landmark PDMs differ")
 	}
+	for i, want := range []struct{ points, modes int }{{28, 10}, {28, 10}} {
+		if md := m.EyePDM(i); md.NumPoints() != want.points || md.NumModes() != want.modes {
+			t.Errorf("%s PDM: %d points, %d modes", eyeParts[i], md.NumPoints(), md.NumModes())
+		}
+	}
+	// OpenFace's columns in OpenFace's order.
 	l := m.Layout()
 	cols := l.Columns()
-	if l.Gaze || len(cols) != 426 || cols[5] != "pose_Tx" || cols[len(cols)-1] != "AU45_c" {
-		t.Fatalf("layout: gaze %v, %d columns, %s … %s", l.Gaze, len(cols), cols[5], cols[len(cols)-1])
+	ref, err := os.ReadFile(refCSVPath(t, v01))
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _, _ := strings.Cut(string(ref), "\n")
+	if !l.Gaze || l.EyeLandmarks != 56 || strings.Join(cols, ",") != head {
+		t.Fatalf("layout: gaze %v, %d eye landmarks, %d columns %s … %s, want the reference's %d",
+			l.Gaze, l.EyeLandmarks, len(cols), cols[5], cols[len(cols)-1], len(strings.Split(head, ",")))
 	}
 	if got := len(m.Predictors().Intensity) + len(m.Predictors().Occurrence); got != 35 {
 		t.Fatalf("%d predictors, want 35", got)
@@ -98,6 +114,14 @@ func TestLoadModelsErrors(t *testing.T) {
 		{"missing predictor list", map[string]string{"AU_predictors/AU_all_best.txt": ""}, fs.ErrNotExist, "AU_all_best.txt"},
 		{"missing predictor file", map[string]string{"AU_predictors/svr_combined": ""}, fs.ErrNotExist, "svr_combined"},
 		{"no CLNF model", map[string]string{"model/main_clnf_general.txt": ""}, fs.ErrNotExist, "main_clnf_general.txt"},
+		{"no eye models", map[string]string{"model/main_clnf_general.txt": "LandmarkDetector clnf_general.txt\nLandmarkDetector_part model_inner/main_clnf_inner.txt inner 17 0\n"}, ErrModelConfig, "left_eye_28"},
+		{"eye model file without its CLNF", map[string]string{"model/main_clnf_general.txt": "LandmarkDetector clnf_general.txt\n" +
+			"LandmarkDetector_part model_eye/main_clnf_synth_left.txt left_eye_28 36 8 37 10\n" +
+			"LandmarkDetector_part model_eye/clnf_right_synth.txt right_eye_28 42 8 43 10\n"}, ErrModelConfig, "clnf_right_synth.txt"},
+		{"eye index out of range", map[string]string{"model/main_clnf_general.txt": "LandmarkDetector clnf_general.txt\n" +
+			"LandmarkDetector_part model_eye/main_clnf_synth_left.txt left_eye_28 36 8 37 28\n"}, ErrModelConfig, "main_clnf_general.txt"},
+		{"odd eye indices", map[string]string{"model/main_clnf_general.txt": "LandmarkDetector clnf_general.txt\n" +
+			"LandmarkDetector_part model_eye/main_clnf_synth_left.txt left_eye_28 36 8 37\n"}, ErrModelConfig, "main_clnf_general.txt"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -115,9 +115,9 @@ func printedLandmarks(t testing.TB, v refVideo) ([]Landmarks, *openfacecsv.File)
 	return lms, f
 }
 
-// refTextWithoutGaze returns the reference CSV's lines with the gaze
-// columns removed, and the remaining header.
-func refTextWithoutGaze(t testing.TB, v refVideo) (header []string, lines [][]string) {
+// refText returns the reference CSV's header and lines, split into
+// fields.
+func refText(t testing.TB, v refVideo) (header []string, lines [][]string) {
 	t.Helper()
 	data, err := os.ReadFile(refCSVPath(t, v))
 	if err != nil {
@@ -127,29 +127,40 @@ func refTextWithoutGaze(t testing.TB, v refVideo) (header []string, lines [][]st
 		t.Fatalf("%s: no final newline", v.name)
 	}
 	all := strings.Split(strings.TrimSuffix(string(data), "\n"), "\n")
-	head := strings.Split(all[0], ",")
-	keep := make([]bool, len(head))
-	for i, h := range head {
-		keep[i] = !strings.HasPrefix(h, "gaze_") && !strings.HasPrefix(h, "eye_lmk_")
+	header = strings.Split(all[0], ",")
+	for n, l := range all[1:] {
+		f := strings.Split(l, ",")
+		if len(f) != len(header) {
+			t.Fatalf("%s line %d: %d fields, header has %d", v.name, n+2, len(f), len(header))
+		}
+		lines = append(lines, f)
 	}
-	pick := func(fields []string) []string {
+	return header, lines
+}
+
+// gazeColumn reports whether a column belongs to the gaze block (gaze
+// vectors and angles, 2D and 3D eye landmarks).
+func gazeColumn(name string) bool {
+	return strings.HasPrefix(name, "gaze_") || strings.HasPrefix(name, "eye_lmk_")
+}
+
+// splitGaze separates the gaze block from the other columns of a CSV's
+// header and lines.
+func splitGaze(header []string, lines [][]string) (gazeHead []string, gaze [][]string, restHead []string, rest [][]string) {
+	pick := func(fields []string, want bool) []string {
 		var out []string
 		for i, f := range fields {
-			if keep[i] {
+			if gazeColumn(header[i]) == want {
 				out = append(out, f)
 			}
 		}
 		return out
 	}
-	header = pick(head)
-	for n, l := range all[1:] {
-		f := strings.Split(l, ",")
-		if len(f) != len(head) {
-			t.Fatalf("%s line %d: %d fields, header has %d", v.name, n+2, len(f), len(head))
-		}
-		lines = append(lines, pick(f))
+	for _, l := range lines {
+		gaze = append(gaze, pick(l, true))
+		rest = append(rest, pick(l, false))
 	}
-	return header, lines
+	return pick(header, true), gaze, pick(header, false), rest
 }
 
 // encodeRows writes rows as CSV text with the models' layout and splits it
@@ -204,4 +215,22 @@ func compareText(t *testing.T, gotHead []string, got [][]string, wantHead []stri
 		}
 	}
 	return diffs
+}
+
+// gazeCols are the gaze columns of reference/fullprec/<video>_frames.csv,
+// in the order of FrameResult.Gaze and GazeAngle.
+var gazeCols = []string{"gaze_0_x", "gaze_0_y", "gaze_0_z", "gaze_1_x", "gaze_1_y", "gaze_1_z", "gaze_angle_x", "gaze_angle_y"}
+
+// checkGaze requires a frame's gaze to be OpenFace's (EstimateGaze and
+// GetGazeAngle as dumped in fullprec/<video>_frames.csv) bit for bit.
+func checkGaze(t *testing.T, frame int, r FrameResult, tb *reference.Table) {
+	t.Helper()
+	var got [8]float32
+	copy(got[:], r.Gaze[:])
+	copy(got[6:], r.GazeAngle[:])
+	for j, c := range gazeCols {
+		if want := tb.F32(t, frame, c); got[j] != want {
+			t.Fatalf("frame %d %s = %.9g, OpenFace %.9g", frame, c, got[j], want)
+		}
+	}
 }

@@ -20,7 +20,7 @@ var ErrFrame = errors.New("openface: invalid frame result")
 // not safe for concurrent use.
 //
 // Besides the AU stage's own memory (up to 3000 successful frames' HOG,
-// about 54 MB), it keeps about 1.6 KB of CSV values per frame.
+// about 54 MB), it keeps about 2.7 KB of CSV values per frame.
 type Sequence struct {
 	m      *Models
 	info   video.Info
@@ -28,7 +28,8 @@ type Sequence struct {
 	layout openfacecsv.Layout
 
 	// Per frame: success, confidence and the geometric CSV values
-	// (pose, 2D landmarks, 3D landmarks, global, local) in one flat slice.
+	// (gaze, gaze angles, 2D and 3D eye landmarks, pose, 2D landmarks, 3D
+	// landmarks, global, local) in one flat slice.
 	success []bool
 	conf    []float32
 	// online are the online AU intensities of the frame added last.
@@ -51,18 +52,18 @@ func NewSequence(m *Models, info video.Info) (*Sequence, error) {
 	if err != nil {
 		return nil, err
 	}
-	n, modes := m.lmPDM.NumPoints(), m.lmPDM.NumModes()
+	n, modes, e := m.lmPDM.NumPoints(), m.lmPDM.NumModes(), m.eyePoints
 	return &Sequence{
 		m:      m,
 		info:   info,
 		an:     an,
 		layout: m.Layout(),
-		stride: 6 + 2*n + 3*n + 6 + modes,
+		stride: 6 + 2 + 2*e + 3*e + 6 + 2*n + 3*n + 6 + modes,
 	}, nil
 }
 
 // Layout returns the layout of the rows: OpenFace's FeatureExtraction
-// columns without gaze.
+// columns (Models.Layout).
 func (s *Sequence) Layout() openfacecsv.Layout { return s.m.Layout() }
 
 // Frames returns the number of frames added.
@@ -88,6 +89,10 @@ func (s *Sequence) Add(r FrameResult) error {
 	s.online = aus.Intensity
 	s.success = append(s.success, r.Success)
 	s.conf = append(s.conf, r.Confidence)
+	s.geom = append(s.geom, r.Gaze[:]...)
+	s.geom = append(s.geom, r.GazeAngle[:]...)
+	s.geom = append(s.geom, r.EyeLandmarks...)
+	s.geom = append(s.geom, r.EyeLandmarks3D...)
 	s.geom = append(s.geom, r.Pose[:]...)
 	s.geom = append(s.geom, r.Landmarks...)
 	s.geom = append(s.geom, r.Landmarks3D...)
@@ -97,7 +102,7 @@ func (s *Sequence) Add(r FrameResult) error {
 }
 
 func (s *Sequence) check(r *FrameResult) error {
-	n, modes := s.m.lmPDM.NumPoints(), s.m.lmPDM.NumModes()
+	n, modes, e := s.m.lmPDM.NumPoints(), s.m.lmPDM.NumModes(), s.m.eyePoints
 	for _, c := range []struct {
 		name string
 		v    []float32
@@ -106,6 +111,8 @@ func (s *Sequence) check(r *FrameResult) error {
 		{"landmarks", r.Landmarks, 2 * n},
 		{"3D landmarks", r.Landmarks3D, 3 * n},
 		{"local parameters", r.Local, modes},
+		{"eye landmarks", r.EyeLandmarks, 2 * e},
+		{"3D eye landmarks", r.EyeLandmarks3D, 3 * e},
 	} {
 		if len(c.v) != c.want {
 			return fmt.Errorf("%d %s, want %d", len(c.v), c.name, c.want)
@@ -114,8 +121,9 @@ func (s *Sequence) check(r *FrameResult) error {
 			return fmt.Errorf("non-finite %s", c.name)
 		}
 	}
-	if !finite32(r.Pose[:]) || !finite32(r.Global[:]) || !finite32([]float32{r.Confidence}) {
-		return fmt.Errorf("non-finite pose, parameters or confidence")
+	if !finite32(r.Pose[:]) || !finite32(r.Global[:]) || !finite32([]float32{r.Confidence}) ||
+		!finite32(r.Gaze[:]) || !finite32(r.GazeAngle[:]) {
+		return fmt.Errorf("non-finite pose, parameters, confidence or gaze")
 	}
 	if !r.AUSuccess {
 		return nil
@@ -167,6 +175,11 @@ func (s *Sequence) Rows(ctx context.Context, fn func(openfacecsv.Row) error) err
 		row.Confidence = float64(s.conf[i])
 		row.Success = s.success[i]
 		g := s.geom[i*s.stride : (i+1)*s.stride]
+		g = widen(row.GazeDirection0[:], g)
+		g = widen(row.GazeDirection1[:], g)
+		g = widen(row.GazeAngle[:], g)
+		g = widen(row.EyeLandmarks2D, g)
+		g = widen(row.EyeLandmarks3D, g)
 		g = widen(row.Pose[:], g)
 		g = widen(row.Landmarks2D, g)
 		g = widen(row.Landmarks3D, g)
@@ -218,6 +231,8 @@ func (s *Sequence) WriteCSV(ctx context.Context, path string) error {
 
 func cloneRow(r openfacecsv.Row) openfacecsv.Row {
 	c := r
+	c.EyeLandmarks2D = append([]float64(nil), r.EyeLandmarks2D...)
+	c.EyeLandmarks3D = append([]float64(nil), r.EyeLandmarks3D...)
 	c.Landmarks2D = append([]float64(nil), r.Landmarks2D...)
 	c.Landmarks3D = append([]float64(nil), r.Landmarks3D...)
 	c.Local = append([]float64(nil), r.Local...)
