@@ -40,10 +40,16 @@ func gemmChainsKernel(dst []float32, ldd int, w []float32, ldw int, x []float32,
 	for q := 0; q < cols; q += 8 {
 		for o := 0; o < rows; o += 4 {
 			fmaPanel(&x[k0*ldx+q], uintptr(ldx*4), row(o), row(o+1), row(o+2), row(o+3), k1-k0, &out)
+			n := min(8, cols-q)
 			for oo := 0; oo < 4 && o+oo < rows; oo++ {
-				d := dst[(o+oo)*ldd+q:]
-				for i := 0; i < 8 && q+i < cols; i++ {
-					store(d, i, out[oo*8+i], add)
+				d := dst[(o+oo)*ldd+q:][:n]
+				r := out[oo*8:][:n]
+				if add {
+					for i, v := range r {
+						d[i] += v
+					}
+				} else {
+					copy(d, r)
 				}
 			}
 		}

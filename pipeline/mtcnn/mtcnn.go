@@ -14,6 +14,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"sync"
 
 	"facemirror/models/cnn"
 
@@ -75,11 +76,79 @@ const (
 	nmsONet       float32 = 0.7
 )
 
-// Detector runs the three-stage cascade. It holds no per-call state, so it
-// is safe for concurrent use when its runners are.
+// Detector runs the three-stage cascade. It is safe for concurrent use
+// when its runners are: each call takes its buffers from a pool of
+// workspaces, so a Detector used one frame after another allocates almost
+// nothing.
 type Detector struct {
 	pnet, rnet, onet cnn.Runner
 	opt              Options
+	work             sync.Pool // of *workspace
+}
+
+// workspaceRunner is a Runner that can reuse a cnn.Workspace, as the
+// plain-Go *cnn.Net does.
+type workspaceRunner interface {
+	RunWorkspace(ctx context.Context, ws *cnn.Workspace, in cnn.Tensor) (cnn.Tensor, error)
+}
+
+// workspace holds the buffers of one detection. Every buffer is fully
+// written before it is read, so nothing is cleared between calls.
+//
+// The float image of a 1920×1080 frame is 25 MB. It lives in Go memory
+// rather than in a Mat of its own so that a frame does not fault in 25 MB
+// of fresh pages (the helpers hand every C allocation over 1 MB to mmap);
+// the pool keeps it while frames keep coming and the garbage collector
+// frees it once detection stops.
+type workspace struct {
+	frame  []float32 // the image in float, interleaved BGR
+	level  []float32 // one pyramid level, interleaved BGR
+	input  []float32 // a network input (PNet level, RNet/ONet batch)
+	diff   []float32 // PNet's out0 − out1
+	exp    []float32 // exp(diff)
+	canvas []float32 // an off-image crop canvas
+	patch  []float32 // one resized crop
+	nets   [3]cnn.Workspace
+}
+
+// run runs net (PNet, RNet or ONet: i = 0, 1, 2) on in, with the
+// workspace's buffers when the runner can use them. The result may lie in
+// the workspace and stays valid until that network runs again.
+func (ws *workspace) run(ctx context.Context, net cnn.Runner, i int, in cnn.Tensor) (cnn.Tensor, error) {
+	if r, ok := net.(workspaceRunner); ok {
+		return r.RunWorkspace(ctx, &ws.nets[i], in)
+	}
+	return net.Run(ctx, in)
+}
+
+// grow returns b resliced to n values, reallocated if too small; the
+// values are left as they were.
+func grow(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
+}
+
+// wrapFloat returns a rows×cols Mat of the given float type over buf,
+// which must hold exactly its values; OpenCV functions writing into it
+// with that size and type fill buf. The caller closes the Mat and keeps
+// buf alive meanwhile.
+func wrapFloat(buf []float32, rows, cols int, mt gocv.MatType) (gocv.Mat, error) {
+	return gocv.NewMatFromBytes(rows, cols, mt, floatBytes(buf))
+}
+
+// checkWrapped makes sure OpenCV wrote into buf rather than reallocating
+// m: the caller reads buf.
+func checkWrapped(m gocv.Mat, buf []float32) error {
+	px, err := m.DataPtrFloat32()
+	if err != nil {
+		return err
+	}
+	if len(px) != len(buf) || len(buf) == 0 || &px[0] != &buf[0] {
+		return errors.New("OpenCV reallocated a wrapped matrix")
+	}
+	return nil
 }
 
 // New returns a detector running the given PNet, RNet and ONet.
@@ -141,22 +210,32 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 		return nil, err
 	}
 
-	img := gocv.NewMat()
+	if t := src.Type(); t != gocv.MatTypeCV8UC3 && t != gocv.MatTypeCV8UC1 {
+		return nil, fmt.Errorf("mtcnn: image type %v is not 8-bit BGR or grey", t)
+	}
+	ws, _ := d.work.Get().(*workspace)
+	if ws == nil {
+		ws = new(workspace)
+	}
+	defer d.work.Put(ws)
+
+	ws.frame = grow(ws.frame, w*h*3)
+	pixels := ws.frame
+	img, err := wrapFloat(pixels, h, w, gocv.MatTypeCV32FC3)
+	if err != nil {
+		return nil, fmt.Errorf("mtcnn: float image: %w", err)
+	}
 	defer img.Close()
-	switch src.Type() {
-	case gocv.MatTypeCV8UC3:
+	if src.Type() == gocv.MatTypeCV8UC3 {
 		src.ConvertTo(&img, gocv.MatTypeCV32FC3)
-	case gocv.MatTypeCV8UC1:
+	} else {
 		colour := gocv.NewMat()
 		gocv.CvtColor(src, &colour, gocv.ColorGrayToBGR)
 		colour.ConvertTo(&img, gocv.MatTypeCV32FC3)
 		colour.Close()
-	default:
-		return nil, fmt.Errorf("mtcnn: image type %v is not 8-bit BGR or grey", src.Type())
 	}
-	pixels, err := img.DataPtrFloat32()
-	if err != nil {
-		return nil, fmt.Errorf("mtcnn: read float image: %w", err)
+	if err := checkWrapped(img, pixels); err != nil {
+		return nil, fmt.Errorf("mtcnn: float image: %w", err)
 	}
 
 	// A runner that returns malformed tensors must not take the caller down.
@@ -166,7 +245,7 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 		}
 	}()
 
-	cands, err := d.proposals(ctx, img, levels, tr)
+	cands, err := d.proposals(ctx, ws, img, levels, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -175,10 +254,14 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 	}
 
 	crop := newCropper(img, pixels)
-	defer crop.Close()
+	crop.canvas = ws.canvas
+	defer func() {
+		ws.canvas = crop.canvas // it may have grown
+		crop.Close()
+	}()
 
 	// RNet: rescore, keep, suppress, regress, square.
-	cands, err = d.refine(ctx, d.rnet, "RNet", crop, cands, rnetSide)
+	cands, err = d.refine(ctx, ws, d.rnet, 1, "RNet", crop, cands, rnetSide)
 	if err != nil {
 		return nil, err
 	}
@@ -200,7 +283,7 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 	}
 
 	// ONet: rescore, keep, regress (one pixel larger), suppress by min-area.
-	cands, err = d.refine(ctx, d.onet, "ONet", crop, cands, onetSide)
+	cands, err = d.refine(ctx, ws, d.onet, 2, "ONet", crop, cands, onetSide)
 	if err != nil {
 		return nil, err
 	}
@@ -226,26 +309,20 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 
 // proposals runs PNet over the pyramid and returns the squared, regressed
 // candidates that go into RNet.
-func (d *Detector) proposals(ctx context.Context, img gocv.Mat, levels []level, tr *trace) ([]candidate, error) {
-	lvl := gocv.NewMat()
-	defer lvl.Close()
-	expOut := gocv.NewMat()
-	defer expOut.Close()
-
+func (d *Detector) proposals(ctx context.Context, ws *workspace, img gocv.Mat, levels []level, tr *trace) ([]candidate, error) {
 	var all []candidate
-	var diff []float32
 	for i, l := range levels {
 		if err := ctx.Err(); err != nil {
 			return nil, err
 		}
-		gocv.Resize(img, &lvl, image.Pt(l.w, l.h), 0, 0, gocv.InterpolationLinear)
-		px, err := lvl.DataPtrFloat32()
+		px, err := resizeLevel(ws, img, l)
 		if err != nil {
-			return nil, fmt.Errorf("mtcnn: read pyramid level %d: %w", i, err)
+			return nil, fmt.Errorf("mtcnn: pyramid level %d: %w", i, err)
 		}
-		in := cnn.NewTensor(1, 3, l.h, l.w)
+		ws.input = grow(ws.input, 3*l.w*l.h)
+		in := cnn.Tensor{N: 1, C: 3, H: l.h, W: l.w, Data: ws.input}
 		fillPlanes(in.Data, px, l.w*l.h)
-		out, err := d.pnet.Run(ctx, in)
+		out, err := ws.run(ctx, d.pnet, 0, in)
 		if err != nil {
 			return nil, fmt.Errorf("mtcnn: PNet on %dx%d level %d: %w", l.w, l.h, i, err)
 		}
@@ -260,14 +337,13 @@ func (d *Detector) proposals(ctx context.Context, img gocv.Mat, levels []level, 
 		// prob = 1/(1+exp(out0−out1)) with OpenCV's vectorised exp, which
 		// differs from libm in the last bits.
 		plane := out.H * out.W
-		if cap(diff) < plane {
-			diff = make([]float32, plane)
-		}
-		diff = diff[:plane]
+		ws.diff = grow(ws.diff, plane)
+		diff := ws.diff
 		for k := range diff {
 			diff[k] = out.Data[k] - out.Data[plane+k]
 		}
-		prob, err := cvExp(&expOut, diff, out.H, out.W)
+		ws.exp = grow(ws.exp, plane)
+		prob, err := cvExp(ws.exp, diff, out.H, out.W)
 		if err != nil {
 			return nil, fmt.Errorf("mtcnn: PNet probability on level %d: %w", i, err)
 		}
@@ -300,28 +376,53 @@ func (d *Detector) proposals(ctx context.Context, img gocv.Mat, levels []level, 
 	return all, nil
 }
 
-// cvExp runs OpenCV's exp over a rows×cols float map and returns the result
-// as a slice into out, valid until out changes.
-func cvExp(out *gocv.Mat, v []float32, rows, cols int) ([]float32, error) {
-	m, err := gocv.NewMatFromBytes(rows, cols, gocv.MatTypeCV32FC1, floatBytes(v))
+// resizeLevel resizes the float image to pyramid level l and returns its
+// pixels (interleaved BGR, in ws.level).
+func resizeLevel(ws *workspace, img gocv.Mat, l level) ([]float32, error) {
+	ws.level = grow(ws.level, 3*l.w*l.h)
+	m, err := wrapFloat(ws.level, l.h, l.w, gocv.MatTypeCV32FC3)
 	if err != nil {
 		return nil, err
 	}
 	defer m.Close()
-	gocv.Exp(m, out)
-	return out.DataPtrFloat32()
+	gocv.Resize(img, &m, image.Pt(l.w, l.h), 0, 0, gocv.InterpolationLinear)
+	if err := checkWrapped(m, ws.level); err != nil {
+		return nil, err
+	}
+	return ws.level, nil
+}
+
+// cvExp runs OpenCV's exp over v, a rows×cols float map, into out (as
+// many values) and returns out.
+func cvExp(out, v []float32, rows, cols int) ([]float32, error) {
+	m, err := wrapFloat(v, rows, cols, gocv.MatTypeCV32FC1)
+	if err != nil {
+		return nil, err
+	}
+	defer m.Close()
+	e, err := wrapFloat(out, rows, cols, gocv.MatTypeCV32FC1)
+	if err != nil {
+		return nil, err
+	}
+	defer e.Close()
+	gocv.Exp(m, &e)
+	if err := checkWrapped(e, out); err != nil {
+		return nil, err
+	}
+	return out, nil
 }
 
 // refine runs RNet or ONet on every candidate in one batch and replaces each
 // candidate's score and regression with the network's.
-func (d *Detector) refine(ctx context.Context, net cnn.Runner, name string, crop *cropper, cands []candidate, side int) ([]candidate, error) {
+func (d *Detector) refine(ctx context.Context, ws *workspace, net cnn.Runner, stage int, name string, crop *cropper, cands []candidate, side int) ([]candidate, error) {
 	if len(cands) == 0 {
 		return cands, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	in := cnn.NewTensor(len(cands), 3, side, side)
+	ws.input = grow(ws.input, len(cands)*3*side*side)
+	in := cnn.Tensor{N: len(cands), C: 3, H: side, W: side, Data: ws.input}
 	per := 3 * side * side
 	usable := make([]bool, len(cands))
 	for k, c := range cands {
@@ -330,6 +431,9 @@ func (d *Detector) refine(ctx context.Context, net cnn.Runner, name string, crop
 		// OpenFace cannot build a canvas for a box of negative size (it
 		// throws); such a degenerate regression result is dropped instead.
 		if bw+1 <= 0 || bh+1 <= 0 {
+			// The network still sees the input of zeros a fresh tensor
+			// had, and its regression is kept.
+			clear(in.Data[k*per : (k+1)*per])
 			continue
 		}
 		if err := crop.crop(in.Data[k*per:(k+1)*per], x, y, bw, bh, side); err != nil {
@@ -337,7 +441,7 @@ func (d *Detector) refine(ctx context.Context, net cnn.Runner, name string, crop
 		}
 		usable[k] = true
 	}
-	out, err := net.Run(ctx, in)
+	out, err := ws.run(ctx, net, stage, in)
 	if err != nil {
 		return nil, fmt.Errorf("mtcnn: %s on %d candidates: %w", name, len(cands), err)
 	}
