@@ -14,7 +14,7 @@ import (
 )
 
 // processUsage is the usage line of the process command.
-const processUsage = "process [--mode aus|mirror|full] [--video-codec h264|ffv1] [--out DIR] [--workers N] [--split] [--skip-existing] [--quiet] [--stats] [--verbose] FILE..."
+const processUsage = "process [--mode aus|mirror|full] [--video-codec h264|ffv1] [--out DIR] [--workers N] [--split] [--hog] [--aligned] [--skip-existing] [--quiet] [--stats] [--verbose] FILE..."
 
 func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("process", stderr, processUsage)
@@ -27,6 +27,8 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	// The default since the split became optional; accepted so that
 	// scripts written for earlier versions keep working.
 	whole := fs.Bool("whole-videos", false, "the default: never split a video over helpers")
+	hog := fs.Bool("hog", false, "mode aus: also write <stem>.hog, every frame's FHOG descriptor in OpenFace's binary layout (-hogalign)")
+	aligned := fs.Bool("aligned", false, "mode aus: also write <stem>_aligned/frame_det_00_NNNNNN.bmp, every tracked frame's 112x112 aligned face (-simalign)")
 	quiet := fs.Bool("quiet", false, "no progress line and no per-file lines; errors are still reported")
 	stats := fs.Bool("stats", false, "print wall time, frames/s and peak memory summed over all processes")
 	verbose := fs.Bool("verbose", false, "let the helpers log what they load")
@@ -42,6 +44,10 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	c, err := encode.ParseCodec(*codec)
 	if err != nil {
 		fmt.Fprintf(stderr, "facemirror process: --video-codec: %v\n", err)
+		return 2
+	}
+	if (*hog || *aligned) && m != job.ModeAUs {
+		fmt.Fprintf(stderr, "facemirror process: --hog and --aligned write OpenFace's files for the source, in mode aus only (not %s)\n", m)
 		return 2
 	}
 	if *split && *whole {
@@ -77,6 +83,8 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		OutDir:       *out,
 		Workers:      *workers,
 		Split:        *split,
+		HOG:          *hog,
+		Aligned:      *aligned,
 		Helpers:      helper.Config{Stderr: stderr, Verbose: *verbose},
 		Progress: func(p job.Progress) {
 			last = p

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"facemirror/app/job"
 	"facemirror/internal/sharedtest"
+	"facemirror/pipeline/fhog"
 	"facemirror/pipeline/openfacecsv"
 	"facemirror/pipeline/video"
 	"fmt"
@@ -17,10 +18,12 @@ import (
 	"time"
 )
 
-// Every broken or face-less file of media/bad in one command: a specific
-// error and no CSV for files that cannot be read, a CSV whose rows all
-// say success 0 for valid videos without a usable face, a CSV with the
-// face for the awkward but valid ones, and exit status 1.
+// Every broken or face-less file of media/bad in one command, with the
+// HOG file and the aligned faces asked for: a specific error and no output
+// for files that cannot be read, a CSV whose rows all say success 0 (a
+// HOG frame flagged -1 for each, an empty aligned folder) for valid videos
+// without a usable face, all three with the face for the awkward but
+// valid ones, and exit status 1.
 func TestProcessBadInputs(t *testing.T) {
 	useRealHelpers(t)
 	bad := sharedtest.Media(t, "bad")
@@ -55,7 +58,7 @@ func TestProcessBadInputs(t *testing.T) {
 	}
 	dir := t.TempDir()
 	ctx := testContext(t, 5*time.Minute)
-	code, stdout, stderr := runCLI(t, ctx, append([]string{"process", "--mode", "aus", "--out", dir, "--workers", "2"}, files...)...)
+	code, stdout, stderr := runCLI(t, ctx, append([]string{"process", "--mode", "aus", "--hog", "--aligned", "--out", dir, "--workers", "2"}, files...)...)
 	if code != job.ExitFailed {
 		t.Errorf("exit status %d, want %d\nstdout:\n%s\nstderr:\n%s", code, job.ExitFailed, stdout, stderr)
 	}
@@ -102,6 +105,33 @@ func TestProcessBadInputs(t *testing.T) {
 			if (w == noFace) != (faces == 0) || (w == face && faces < len(got.Rows)/2) {
 				t.Errorf("%s: face in %d of %d frames, want %s", short, faces, len(got.Rows), w)
 			}
+			stem := strings.TrimSuffix(csvPath, ".csv")
+			hf, err := os.Open(stem + ".hog")
+			if err != nil {
+				t.Fatal(err)
+			}
+			hogs, err := fhog.ReadHOGFile(hf)
+			hf.Close()
+			if err != nil {
+				t.Fatalf("%s: %v", short, err)
+			}
+			tracked := 0
+			for i, h := range hogs {
+				if h.Success {
+					tracked++
+				}
+				if i < len(got.Rows) && h.Success != got.Rows[i].Success {
+					t.Errorf("%s: HOG frame %d flagged %v, the CSV says success %v", short, i+1, h.Success, got.Rows[i].Success)
+				}
+			}
+			faceFiles, err := os.ReadDir(stem + "_aligned")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(hogs) != len(got.Rows) || tracked != faces || len(faceFiles) != faces {
+				t.Errorf("%s: %d HOG frames (%d tracked) and %d aligned faces for %d rows, %d with a face",
+					short, len(hogs), tracked, len(faceFiles), len(got.Rows), faces)
+			}
 			if line := fmt.Sprintf("%s: %d frames, %v", f, info.Frames, job.ErrNoFace); w == noFace && !strings.Contains(stdout, line) {
 				t.Errorf("%s: stdout lacks %q:\n%s", short, line, stdout)
 			}
@@ -110,7 +140,8 @@ func TestProcessBadInputs(t *testing.T) {
 	// Only the finished CSVs and their manifests: no temporary or
 	// partial files.
 	for _, c := range append([]string(nil), csvs...) {
-		csvs = append(csvs, strings.TrimSuffix(c, ".csv")+"_facemirror.json")
+		stem := strings.TrimSuffix(c, ".csv")
+		csvs = append(csvs, stem+"_facemirror.json", stem+".hog", stem+"_aligned")
 	}
 	var names []string
 	left, _ := os.ReadDir(dir)
@@ -181,6 +212,8 @@ func TestProcessUsageErrors(t *testing.T) {
 		{[]string{"process", "--ep", "cpu", "a.mp4"}, "flag provided but not defined: -ep"},
 		{[]string{"process", "--whole-videos=maybe", "a.mp4"}, `invalid boolean value "maybe" for -whole-videos`},
 		{[]string{"process", "--split", "--whole-videos", "a.mp4"}, "--split and --whole-videos contradict each other"},
+		{[]string{"process", "--mode", "mirror", "--hog", "a.mp4"}, "--hog and --aligned write OpenFace's files for the source, in mode aus only (not mirror)"},
+		{[]string{"process", "--mode", "full", "--aligned", "a.mp4"}, "in mode aus only (not full)"},
 		{[]string{"process", "--bogus", "a.mp4"}, "flag provided but not defined: -bogus"},
 	}
 	for _, tc := range cases {

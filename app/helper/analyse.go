@@ -29,7 +29,7 @@ import (
 // through ONNX Runtime as for the detect requests: its boxes are OpenFace's
 // to the last bit, where ONNX Runtime's differ by up to 1e-4 px, and the
 // tracker starts from the box, so that difference would grow to 0.1-0.2 px
-// over a video. A detection costs 20 ms at 640x360 (5 ms through ONNX
+// over a video. A detection costs 11-17 ms at 640x360 (7 ms through ONNX
 // Runtime), and a video needs one per chunk and after tracking failures.
 type analysisModels struct {
 	faces     *mtcnn.Detector
@@ -144,6 +144,7 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 
 	tracker := clnf.NewTracker(an.landmarks, clnf.MTCNN{Detector: an.faces})
 	analyser := an.features.NewAnalyser()
+	analyser.KeepAligned = req.Aligned
 	mat := gocv.NewMat()
 	defer mat.Close()
 	res := AnalyseResult{Width: info.Width, Height: info.Height}

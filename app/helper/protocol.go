@@ -139,6 +139,10 @@ type AnalyseRequest struct {
 	// WarmUp is how many frames before Start are tracked first; it is cut
 	// to Start.
 	WarmUp int `json:"warm_up,omitempty"`
+	// Aligned makes each frame's result carry its aligned face's pixels
+	// (openface.FrameResult.Aligned, 37 KB a frame), for -simalign's
+	// pictures.
+	Aligned bool `json:"aligned,omitempty"`
 }
 
 // AnalysedFrame is one frame's analysis.

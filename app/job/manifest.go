@@ -51,6 +51,9 @@ type ManifestSettings struct {
 	VideoCodec  string `json:"video_codec,omitempty"`
 	Workers     int    `json:"workers"`
 	WholeVideos bool   `json:"whole_videos"`
+	// HOG and Aligned record Options.HOG and Options.Aligned.
+	HOG     bool `json:"hog,omitempty"`
+	Aligned bool `json:"aligned,omitempty"`
 }
 
 // ManifestInput identifies the input file.
@@ -123,6 +126,8 @@ func (j *job) writeManifest(outcome string, outputs []string) error {
 		Settings: ManifestSettings{
 			Workers:     r.workers,
 			WholeVideos: !r.opts.Split || r.opts.Mode != ModeAUs,
+			HOG:         r.opts.HOG && r.opts.Mode == ModeAUs,
+			Aligned:     r.opts.Aligned && r.opts.Mode == ModeAUs,
 		},
 		Models: map[string]string{},
 		Input:  in,
@@ -191,6 +196,11 @@ func (j *job) completeBefore() bool {
 		return false
 	}
 	if r.opts.Mode != ModeAUs && m.Settings.VideoCodec != string(r.opts.Codec) {
+		return false
+	}
+	// A run without the HOG file or the aligned faces asked for now did
+	// not write them.
+	if r.opts.Mode == ModeAUs && (r.opts.HOG && !m.Settings.HOG || r.opts.Aligned && !m.Settings.Aligned) {
 		return false
 	}
 	fi, err := os.Stat(j.path)

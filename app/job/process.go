@@ -71,6 +71,12 @@ type Options struct {
 	// OpenFace's to the last printed digit, and several inputs still run
 	// in parallel, one per helper. Modes mirror and full never split.
 	Split bool
+	// HOG and Aligned also write, in mode aus, what OpenFace's -hogalign
+	// and -simalign write: every frame's FHOG descriptor to <stem>.hog in
+	// OpenFace's binary layout, and every tracked frame's 112×112 aligned,
+	// masked face to <stem>_aligned/frame_det_00_NNNNNN.bmp (NNNNNN the
+	// 1-based frame). Other modes ignore them.
+	HOG, Aligned bool
 	// Helpers says how helpers start (stderr, model folder, ...). The
 	// analysis uses no ONNX Runtime (see analysisModels), so the execution
 	// provider does not matter here.
@@ -572,6 +578,9 @@ type job struct {
 	auNames  []string
 	stages   []stageStart
 	stage    *staging
+	// rec writes the HOG file and the aligned faces (Options.HOG and
+	// Aligned) as the frames come in order.
+	rec      *recorder
 	files    []string
 	warnings []string
 	elapsed  time.Duration
@@ -595,6 +604,12 @@ func (j *job) prepare(features *openface.Models) {
 			return
 		}
 		j.auNames = features.Layout().IntensityAUs
+	}
+	if o := j.run.opts; o.Mode == ModeAUs && (o.HOG || o.Aligned) {
+		if j.rec, err = newRecorder(j.out.stem, o.HOG, o.Aligned); err != nil {
+			j.err = fmt.Errorf("%s: %w", filepath.Base(j.path), err)
+			return
+		}
 	}
 	j.ctx, j.cancel = context.WithCancel(j.run.ctx)
 	j.frames, j.exact = info.Frames, info.FramesExact
@@ -638,7 +653,7 @@ func (j *job) runChunk(q *queued) {
 		return
 	}
 	end := j.requestEnd(q.c)
-	req := helper.AnalyseRequest{Path: j.path, Start: q.c.start, End: end, WarmUp: q.c.warmUp}
+	req := helper.AnalyseRequest{Path: j.path, Start: q.c.start, End: end, WarmUp: q.c.warmUp, Aligned: j.run.opts.Aligned}
 	res, err := helper.Analyse(j.ctx, j.run.pool, req, func(index int, fr openface.FrameResult) error {
 		return j.add(q.c, index, fr)
 	})
@@ -826,6 +841,11 @@ func (j *job) drainLocked() (added int, complete bool, err error) {
 				return added, false, fmt.Errorf("%s: frame %d: %w", filepath.Base(j.path), j.next, err)
 			}
 		}
+		if j.rec != nil {
+			if err := j.rec.add(j.next, r); err != nil {
+				return added, false, fmt.Errorf("%s: %w", filepath.Base(j.path), err)
+			}
+		}
 		if r.Success {
 			j.faces++
 		}
@@ -869,9 +889,24 @@ func (j *job) finish() {
 	seq := j.seq
 	j.mu.Unlock()
 	j.event(Event{Kind: EventStage, Stage: StageWriting})
-	err := seq.WriteCSV(j.ctx, j.csv)
+	outputs := []string{j.csv}
+	var extra []string
+	var err error
+	if j.rec != nil {
+		// No frame is added any more: the recorder is this goroutine's.
+		extra, err = j.rec.commit()
+	}
 	if err == nil {
-		err = j.writeManifest(outcomeComplete, []string{j.csv})
+		err = seq.WriteCSV(j.ctx, j.csv)
+	}
+	if err == nil {
+		err = j.writeManifest(outcomeComplete, append(outputs, extra...))
+	}
+	if err != nil {
+		// The HOG file and the aligned faces go with a CSV that failed.
+		for _, f := range extra {
+			os.RemoveAll(f)
+		}
 	}
 	switch {
 	case err == nil:
@@ -913,6 +948,10 @@ func (j *job) failLocked(err error) {
 		j.cancel()
 	}
 	j.seq = nil
+	if j.rec != nil {
+		j.rec.discard()
+		j.rec = nil
+	}
 	j.pending = nil
 	j.seams = nil
 	for ; j.released < j.acquired; j.released++ {

@@ -643,7 +643,8 @@ func TestProcessIsDeterministicAndSurvivesAHelperCrash(t *testing.T) {
 	}
 }
 
-// Cancelling a run (Ctrl-C) leaves no CSV and no temporary file behind.
+// Cancelling a run (Ctrl-C) leaves no CSV, no HOG file, no aligned faces
+// and no temporary file behind.
 func TestProcessInterrupted(t *testing.T) {
 	useRealHelpers(t)
 	dir := t.TempDir()
@@ -652,6 +653,8 @@ func TestProcessInterrupted(t *testing.T) {
 	rep := Run(ctx, []string{sharedtest.Media(t, "videos/v01_talking_frontal_glasses_480x360.mp4")}, Options{
 		OutDir:  dir,
 		Workers: testWorkers,
+		HOG:     true,
+		Aligned: true,
 		Helpers: helper.Config{EP: "cpu"},
 		Progress: func(p Progress) {
 			if p.FramesDone >= 20 {

@@ -93,6 +93,9 @@ type FrameResult struct {
 	// HOG is the FHOG descriptor of the aligned, masked face (au.HOGLen
 	// values).
 	HOG []float32
+	// Aligned is that face's pixels, 112×112 BGR bytes row by row, when
+	// the Analyser keeps them (Analyser.KeepAligned); else nil.
+	Aligned []byte
 
 	// Rejected says whether and why the input was not used as given.
 	Rejected Rejection
@@ -102,6 +105,11 @@ type FrameResult struct {
 // must not be used by several goroutines at once; use one per goroutine.
 // Results do not share memory with the Analyser.
 type Analyser struct {
+	// KeepAligned makes every result of the AU stage carry its aligned
+	// face's pixels (FrameResult.Aligned), which OpenFace's -simalign
+	// writes; without it they are dropped after the FHOG.
+	KeepAligned bool
+
 	m   *Models
 	hog fhog.Extractor
 }
@@ -222,6 +230,9 @@ func (a *Analyser) analyse(img gocv.Mat, in Landmarks, aus bool) (FrameResult, e
 	r.AUSuccess = true
 	r.AULocal = fit.Local
 	r.HOG = d.Data
+	if a.KeepAligned {
+		r.Aligned = append([]byte(nil), pix[:face.Rows()*face.Cols()*face.Channels()]...)
+	}
 	return r, nil
 }
 
@@ -338,6 +349,7 @@ func failed(r FrameResult, why Rejection) FrameResult {
 	r.AUGlobal = [6]float32{}
 	r.AULocal = nil
 	r.HOG = nil
+	r.Aligned = nil
 	r.Rejected = why
 	return r
 }

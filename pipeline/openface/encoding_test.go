@@ -34,10 +34,19 @@ func TestFrameResultEncoding(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	keep := m.NewAnalyser()
+	keep.KeepAligned = true
+	withFace, err := keep.Analyse(img[0], lms[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(withFace.Aligned) != 112*112*3 || ok.Aligned != nil {
+		t.Fatalf("aligned face of %d bytes kept, %d without KeepAligned", len(withFace.Aligned), len(ok.Aligned))
+	}
 	for _, tc := range []struct {
 		name string
 		r    FrameResult
-	}{{"successful", ok}, {"failed", failed}, {"rejected", rejected}} {
+	}{{"successful", ok}, {"with its aligned face", withFace}, {"failed", failed}, {"rejected", rejected}} {
 		b, err := tc.r.MarshalBinary()
 		if err != nil {
 			t.Fatal(err)
