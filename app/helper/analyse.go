@@ -145,56 +145,139 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 	tracker := clnf.NewTracker(an.landmarks, clnf.MTCNN{Detector: an.faces})
 	analyser := an.features.NewAnalyser()
 	analyser.KeepAligned = req.Aligned
-	mat := gocv.NewMat()
-	defer mat.Close()
 	res := AnalyseResult{Width: info.Width, Height: info.Height}
-	last := time.Now()
-	for i := from; i < req.End; i++ {
-		f, err := r.ReadInto(&mat)
-		if errors.Is(err, io.EOF) {
-			break
-		}
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
+
+	// Three goroutines overlap on the two cores: this one tracks frame i
+	// (the tracker carries each fit into the next frame, so tracking is
+	// one sequence), while the frames after it are decoded (aheadReader)
+	// and the AU stage of frame i-1 runs and its result goes out
+	// (analyseStage).
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	ahead := newAheadReader(ctx, r, req.End)
+	stage := newAnalyseStage(call, req.Path, analyser, ahead, cancel)
+	err = func() error {
+		last := time.Now()
+		for i := from; ; i++ {
+			fr, err := ahead.next()
+			if errors.Is(err, io.EOF) {
+				return nil
 			}
-			return nil, worker.Coded(CodeBadInput, err)
-		}
-		if f.Index != i {
-			return nil, fmt.Errorf("analyse %s: read frame %d where frame %d was due", req.Path, f.Index, i)
-		}
-		if !res.VariableRate && irregular(info, f) {
-			res.VariableRate = true
-		}
-		lm, err := tracker.Track(ctx, mat)
-		if err != nil {
-			if ctx.Err() != nil {
-				return nil, ctx.Err()
-			}
-			return nil, fmt.Errorf("track the face in frame %d of %s: %w", i, req.Path, err)
-		}
-		if i < req.Start {
-			res.WarmUp++
-			if time.Since(last) > time.Second {
-				if err := call.Alive(); err != nil {
-					return nil, err
+			if err != nil {
+				if ctx.Err() != nil {
+					return ctx.Err()
 				}
-				last = time.Now()
+				return worker.Coded(CodeBadInput, err)
 			}
-			continue
+			f := fr.frame
+			if f.Index != i {
+				ahead.release(fr.mat)
+				return fmt.Errorf("analyse %s: read frame %d where frame %d was due", req.Path, f.Index, i)
+			}
+			if !res.VariableRate && irregular(info, f) {
+				res.VariableRate = true
+			}
+			lm, err := tracker.Track(ctx, fr.mat)
+			if err != nil {
+				ahead.release(fr.mat)
+				if ctx.Err() != nil {
+					return ctx.Err()
+				}
+				return fmt.Errorf("track the face in frame %d of %s: %w", i, req.Path, err)
+			}
+			if i < req.Start {
+				ahead.release(fr.mat)
+				res.WarmUp++
+				if time.Since(last) > time.Second {
+					if err := call.Alive(); err != nil {
+						return err
+					}
+					last = time.Now()
+				}
+				continue
+			}
+			if !stage.send(tracked{index: i, mat: fr.mat, lm: lm}) {
+				return nil // the stage failed; wait reports why
+			}
+			res.Frames++
 		}
-		enc, err := analyseTracked(analyser, mat, lm)
-		if err != nil {
-			return nil, fmt.Errorf("frame %d of %s: %w", i, req.Path, err)
-		}
-		if err := call.Emit(EventFrame, AnalysedFrame{Index: i, Result: enc}); err != nil {
-			return nil, err
-		}
-		res.Frames++
-		last = time.Now()
+	}()
+	// A failed AU stage cancels the tracking, whose error is then only
+	// the cancellation.
+	if serr := stage.wait(); serr != nil {
+		err = serr
 	}
-	res.Total, res.Ended = r.End()
+	cancel()
+	res.Total, res.Ended = ahead.close()
+	if err != nil {
+		return nil, err
+	}
 	return res, nil
+}
+
+// tracked is a tracked frame on its way to the AU stage.
+type tracked struct {
+	index int
+	mat   gocv.Mat
+	lm    clnf.Result
+}
+
+// analyseStage runs the AU stage of tracked frames in order on a goroutine
+// of its own and sends each result to the client.
+type analyseStage struct {
+	in     chan tracked
+	failed chan struct{} // closed at the first error
+	done   chan struct{}
+	err    error // set before failed is closed
+}
+
+// newAnalyseStage starts the stage; it gives every frame's Mat back to
+// ahead, and calls cancel when it fails.
+func newAnalyseStage(call *worker.Call, path string, a *openface.Analyser, ahead *aheadReader, cancel func()) *analyseStage {
+	s := &analyseStage{in: make(chan tracked, 1), failed: make(chan struct{}), done: make(chan struct{})}
+	go func() {
+		defer close(s.done)
+		for t := range s.in {
+			if s.err != nil {
+				ahead.release(t.mat)
+				continue
+			}
+			enc, err := analyseTracked(a, t.mat, t.lm)
+			ahead.release(t.mat)
+			if err == nil {
+				err = call.Emit(EventFrame, AnalysedFrame{Index: t.index, Result: enc})
+			} else {
+				err = fmt.Errorf("frame %d of %s: %w", t.index, path, err)
+			}
+			if err != nil {
+				s.err = err
+				close(s.failed)
+				cancel()
+			}
+		}
+	}()
+	return s
+}
+
+// send queues a tracked frame; it reports false once the stage has failed
+// (it still gives the frame's Mat back).
+func (s *analyseStage) send(t tracked) bool {
+	select {
+	case <-s.failed:
+		s.in <- t
+		return false
+	default:
+	}
+	s.in <- t
+	return true
+}
+
+// wait lets the queued frames through and returns the stage's first
+// error.
+func (s *analyseStage) wait() error {
+	close(s.in)
+	<-s.done
+	return s.err
 }
 
 // irregular reports whether frame f is shown more than a quarter of a
