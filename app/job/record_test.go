@@ -7,6 +7,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -158,7 +159,7 @@ func TestRecorder(t *testing.T) {
 		t.Fatalf("%d HOG frames, flags %v", len(got), got)
 	}
 	for i, want := range [][]float32{hog, rec.black.Data, rec.black.Data} {
-		if got[i].Rows != 12 || got[i].Cols != 12 || !equalFloats(got[i].Data, want) {
+		if got[i].Rows != 12 || got[i].Cols != 12 || !slices.Equal(got[i].Data, want) {
 			t.Errorf("HOG frame %d: %dx%d, values differ", i+1, got[i].Rows, got[i].Cols)
 		}
 	}
@@ -190,18 +191,6 @@ func TestRecorder(t *testing.T) {
 	if names := dirNames(t, dir); names != "clip.hog|clip_aligned" {
 		t.Errorf("folder holds %s after discard", names)
 	}
-}
-
-func equalFloats(a, b []float32) bool {
-	if len(a) != len(b) {
-		return false
-	}
-	for i := range a {
-		if a[i] != b[i] {
-			return false
-		}
-	}
-	return true
 }
 
 // dirNames lists a folder's entries, hidden ones included, joined by |.
