@@ -26,6 +26,13 @@ func fmaPanel(x *float32, xstride uintptr, w0, w1, w2, w3 *float32, k int, out *
 //go:noescape
 func dotLanes2(a0, a1, x *float32, n, tail int, out *[32]float32)
 
+// dotLanesQuad2 is dotLanes2 followed by ReduceQuad of each row's lanes:
+// out[0] = ReduceQuad(DotLanes(a0, x)), out[1] = ReduceQuad(DotLanes(a1,
+// x)), where x has n+tail values.
+//
+//go:noescape
+func dotLanesQuad2(a0, a1, x *float32, n, tail int, out *[2]float32)
+
 // gemmChainsKernel runs GemmChains through fmaPanel, eight columns by
 // four rows per call, when the CPU and the layout allow, and the portable
 // kernels otherwise.
@@ -77,7 +84,22 @@ func laneRowKernel(out []float32, ldo int, a []float32, lda int, x []float32, i,
 	}
 	k := len(x)
 	var l [32]float32
-	for j := 0; j < n; j += 2 {
+	var s [2]float32
+	// Outputs j whose LaneSum is ReduceQuad (i or j in a full group of
+	// four) are reduced in the kernel, two at a time.
+	quadEnd := n
+	if i >= m&^3 {
+		quadEnd = n &^ 3
+	}
+	j := 0
+	if k > 0 {
+		for ; j+2 <= quadEnd; j += 2 {
+			a0, a1 := a[j*lda:j*lda+k], a[(j+1)*lda:(j+1)*lda+k]
+			dotLanesQuad2(&a0[0], &a1[0], &x[0], k&^15, k&15, &s)
+			out[j*ldo], out[(j+1)*ldo] = s[0], s[1]
+		}
+	}
+	for ; j < n; j += 2 {
 		// An odd last output is paired with itself.
 		j1 := min(j+1, n-1)
 		dotLanesPair(&l, a[j*lda:j*lda+k], a[j1*lda:j1*lda+k], x)

@@ -16,8 +16,16 @@
 // cached per expert and window size, as OpenFace caches it).
 //
 // The arithmetic in those orders (FMA chains and lanes, the Cholesky
-// inverse) comes from package exactmath, which runs the chains as AVX2/FMA3
-// assembly on amd64 CPUs that have it, eight response positions at a time.
+// inverse) comes from package exactmath. On amd64 CPUs with AVX2 and FMA3
+// the hot loops run as assembly that performs the same float operations
+// lane by lane, eight response positions at a time: the area is spread
+// into bands in which every patch pixel lies at an offset linear in the
+// position, so the patch statistics and the neuron chains read the
+// patches directly and normalise them on the fly instead of storing
+// im2col; the sigmoids use math.Exp's own instructions four at a time; the
+// warp gathers its taps eight pixels at a time. Portable Go computes the
+// same bits elsewhere, and the tests hold both to a frozen copy of the
+// earlier code.
 //
 // A Scale is safe for concurrent use. A Workspace holds the scratch memory
 // of Response calls and must not be shared by concurrent calls.

@@ -51,6 +51,10 @@ type Expert struct {
 	// (float)bias, then the filter flattened column-major, each multiplied
 	// by (float)NormWeights.
 	weights []float32
+	// panel is weights laid out for the neuron kernel: neurons in groups
+	// of eight (the last one padded with zeros), each group k-major, i.e.
+	// weight c of neuron g·8+j at panel[(g·K+c)·8+j].
+	panel []float32
 
 	mu     sync.Mutex
 	sigmas []*sigmaEntry
@@ -350,6 +354,14 @@ func (e *Expert) buildWeights() {
 			for yy := 0; yy < e.Height; yy++ {
 				row[1+xx*e.Height+yy] = nr.Weights[yy*e.Width+xx] * nw
 			}
+		}
+	}
+	groups := (len(e.Neurons) + 7) / 8
+	e.panel = make([]float32, groups*k*8)
+	for j := range e.Neurons {
+		g := e.panel[j/8*k*8:]
+		for c, v := range e.weights[j*k : (j+1)*k] {
+			g[c*8+j%8] = v
 		}
 	}
 }
