@@ -90,4 +90,23 @@ for video in videos/v01_talking_frontal_glasses_480x360.mp4 derived/d04_emotions
 	of2=$(awk -v a="$ofl" -v b="$ofr" 'BEGIN { printf "%.2f", a + b }')
 	echo "    full: $t s; OpenFace on both mirrored videos $of2 s: $(ratio "$of2" "$t")x; peak $(pss "$st")"
 done
+
+# cputime CMD...: runs CMD, prints its wall time and the CPU seconds of it
+# and its children (user + system).
+cputime() {
+	local TIMEFORMAT='%R %U %S' t
+	t=$({ time "$@" >>out/bench.txt 2>&1; } 2>&1)
+	awk -v t="$t" 'BEGIN { split(t, a, " "); printf "%.2f %.2f", a[1], a[2] + a[3] }'
+}
+echo
+echo "Mode aus (OpenFace's CSV, the default settings) beside OpenFace 2.2: wall time and CPU seconds (user +"
+echo "system, all processes); the aims are 3x the speed on v01 and d04, 2x on e02 and e03, and half the CPU."
+for video in videos/v01_talking_frontal_glasses_480x360.mp4 derived/d04_emotions_upscaled_1920x1080_19.7s.mp4 \
+	edge/e02_face_then_noface_hevc_vfr_audiofirst_960x540.mov edge/e03_noface_animation_caminandes_960x540.mp4; do
+	name=$(basename "$video"); short=${name%%_*}
+	src=$shared/media/$video
+	read -r ofw ofc <<<"$(cputime "$oracle" "$src" "$work/of-cpu-$short")"
+	read -r fmw fmc <<<"$(cputime ./facemirror process --quiet --out "$work/aus-cpu-$short" "$src")"
+	echo "  $short: OpenFace $ofw s, $ofc CPU s; FaceMirror $fmw s, $fmc CPU s: $(ratio "$ofw" "$fmw")x the speed, $(ratio "$fmc" "$ofc") of the CPU"
+done
 echo "(full output: out/bench.txt)"
