@@ -120,16 +120,43 @@ func laneRowGo(out []float32, ldo int, a []float32, lda int, x []float32, i, m, 
 // with jwt row j: rows before FirstLaneRow(p, K) are FMA chains, the rest
 // 16-lane sums reduced by the store width. The product is formed in full
 // and then added to h, each entry with one rounding.
+//
+// AddHessian allocates its temporary buffers; fits that form a Hessian
+// per iteration use a HessianScratch.
 func AddHessian(h, jt, jwt []float32, p, k int) {
+	var s HessianScratch
+	s.AddHessian(h, jt, jwt, p, k)
+}
+
+// HessianScratch holds the temporary product and transposed factor of
+// AddHessian, so that a fit forming one Hessian per iteration reuses them
+// instead of allocating. The zero value is ready to use; a HessianScratch
+// must not be used by two goroutines at once.
+type HessianScratch struct {
+	g, xt []float32
+}
+
+// AddHessian is AddHessian with the scratch's buffers.
+func (s *HessianScratch) AddHessian(h, jt, jwt []float32, p, k int) {
 	if p <= 0 {
 		return
 	}
 	jt, jwt, h = jt[:p*k], jwt[:p*k], h[:p*p]
-	g := make([]float32, p*p)
-	hessianProduct(g, jt, jwt, p, k)
+	s.g = growScratch(s.g, p*p)
+	g := s.g
+	hessianProduct(g, jt, jwt, p, k, s)
 	for i, v := range g {
 		h[i] += v
 	}
+}
+
+// growScratch returns b resliced to n values, reallocated when its
+// capacity is too small. The contents are unspecified.
+func growScratch(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	return b[:n]
 }
 
 // hessianGo is AddHessian's product in portable Go.

@@ -111,9 +111,14 @@ func laneRowKernel(out []float32, ldo int, a []float32, lda int, x []float32, i,
 }
 
 // hessianProduct forms AddHessian's product g with the assembly kernels
-// when the CPU allows: the chain rows through GemmChains on Jᵀ transposed
-// back to k-major, the lane rows through LaneRow.
-func hessianProduct(g, jt, jwt []float32, p, k int) {
+// when the CPU allows: the chain rows through fmaPanel on Jᵀ transposed
+// back to k-major (in s.xt), the lane rows through LaneRow.
+//
+// With W = I (jt and jwt the same slice) the chain block is symmetric:
+// entries (o, q) and (q, o) are the same FMA chain of the same products
+// (a·b = b·a exactly), so panels lying wholly above the diagonal are not
+// computed but copied from their mirror images, as hessianGo does.
+func hessianProduct(g, jt, jwt []float32, p, k int, s *HessianScratch) {
 	if !simd || k == 0 {
 		hessianGo(g, jt, jwt, p, k)
 		return
@@ -121,15 +126,58 @@ func hessianProduct(g, jt, jwt []float32, p, k int) {
 	chainRows := FirstLaneRow(p, k)
 	if chainRows > 0 {
 		ld := (chainRows + 7) &^ 7
-		xt := make([]float32, k*ld)
+		s.xt = growScratch(s.xt, k*ld)
+		xt := s.xt
 		for i := 0; i < chainRows; i++ {
 			for kk, v := range jt[i*k : i*k+k] {
 				xt[kk*ld+i] = v
 			}
 		}
-		gemmChainsKernel(g, p, jwt, k, xt, ld, p, chainRows, 0, k, false)
+		// The columns chainRows..ld−1 of xt are read by the last panel
+		// but never stored; clear them so that stale values cannot turn
+		// into floating-point exceptions or NaN work.
+		if chainRows < ld {
+			for kk := 0; kk < k; kk++ {
+				clear(xt[kk*ld+chainRows : kk*ld+ld])
+			}
+		}
+		sym := &jt[0] == &jwt[0]
+		hessianChains(g, p, jwt, k, xt, ld, p, chainRows, sym)
 	}
 	for i := chainRows; i < p; i++ {
 		laneRowKernel(g[i:], p, jwt, k, jt[i*k:i*k+k], i, p, p)
+	}
+}
+
+// hessianChains is gemmChainsKernel(g, ldd, w, ldw, x, ldx, rows, cols, 0,
+// ldw, false) for the chain block of the Hessian: g[o·ldd+q] = the chain
+// of w row o and x column q. With sym (w row i equals x column i for
+// i < cols), the panels of an eight-column block above its first column
+// are skipped and their entries copied from (q, o).
+func hessianChains(g []float32, ldd int, w []float32, k int, x []float32, ldx, rows, cols int, sym bool) {
+	var out [32]float32
+	row := func(o int) *float32 { return &w[min(o, rows-1)*k] }
+	for q := 0; q < cols; q += 8 {
+		o := 0
+		if sym {
+			o = q &^ 3
+		}
+		for ; o < rows; o += 4 {
+			fmaPanel(&x[q], uintptr(ldx*4), row(o), row(o+1), row(o+2), row(o+3), k, &out)
+			n := min(8, cols-q)
+			for oo := 0; oo < 4 && o+oo < rows; oo++ {
+				copy(g[(o+oo)*ldd+q:][:n], out[oo*8:][:n])
+			}
+		}
+	}
+	if !sym {
+		return
+	}
+	// Entry (o, q) with o < q&^7 was skipped; (q, o) lies in column block
+	// o&^7 ≤ o < q, whose panels from row o&^7 on were computed.
+	for q := 0; q < cols; q++ {
+		for o := 0; o < q&^7; o++ {
+			g[o*ldd+q] = g[q*ldd+o]
+		}
 	}
 }

@@ -15,7 +15,8 @@ func laneRowKernel(out []float32, ldo int, a []float32, lda int, x []float32, i,
 	laneRowGo(out, ldo, a, lda, x, i, m, n)
 }
 
-// hessianProduct forms AddHessian's product.
-func hessianProduct(g, jt, jwt []float32, p, k int) {
+// hessianProduct forms AddHessian's product; the portable kernel needs no
+// scratch.
+func hessianProduct(g, jt, jwt []float32, p, k int, _ *HessianScratch) {
 	hessianGo(g, jt, jwt, p, k)
 }

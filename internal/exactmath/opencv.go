@@ -50,7 +50,38 @@ const FltEpsilon = 0x1p-23
 func choleskyFactor(a []float32, n int) bool {
 	for i := 0; i < n; i++ {
 		ai := a[i*n : i*n+n]
-		for j := 0; j < i; j++ {
+		// Each off-diagonal entry is a serial float64 sum; four of them
+		// run side by side so that the CPU overlaps their latencies. Entry
+		// j+m needs the entries j..j+m−1 of row i, which end its sum, so
+		// the common terms k < j come first and the rest in turn: every
+		// sum keeps its order, k ascending.
+		j := 0
+		for ; j+4 <= i; j += 4 {
+			a0, a1, a2, a3 := a[j*n:j*n+n], a[(j+1)*n:(j+1)*n+n], a[(j+2)*n:(j+2)*n+n], a[(j+3)*n:(j+3)*n+n]
+			s0, s1, s2, s3 := float64(ai[j]), float64(ai[j+1]), float64(ai[j+2]), float64(ai[j+3])
+			head := ai[:j]
+			a0, a1, a2, a3 = a0[:len(head)+4], a1[:len(head)+4], a2[:len(head)+4], a3[:len(head)+4]
+			for k, x := range head {
+				s0 -= float64(x * a0[k])
+				s1 -= float64(x * a1[k])
+				s2 -= float64(x * a2[k])
+				s3 -= float64(x * a3[k])
+			}
+			v := float32(s0 * float64(a0[j]))
+			ai[j] = v
+			s1 -= float64(v * a1[j])
+			s2 -= float64(v * a2[j])
+			s3 -= float64(v * a3[j])
+			v = float32(s1 * float64(a1[j+1]))
+			ai[j+1] = v
+			s2 -= float64(v * a2[j+1])
+			s3 -= float64(v * a3[j+1])
+			v = float32(s2 * float64(a2[j+2]))
+			ai[j+2] = v
+			s3 -= float64(v * a3[j+2])
+			ai[j+3] = float32(s3 * float64(a3[j+3]))
+		}
+		for ; j < i; j++ {
 			aj := a[j*n : j*n+n]
 			s := float64(ai[j])
 			for k := 0; k < j; k++ {

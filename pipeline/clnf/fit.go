@@ -4,16 +4,38 @@ import (
 	"context"
 	"fmt"
 	"image"
+	"slices"
 
 	"facemirror/pipeline/ccnf"
 	"facemirror/pipeline/pdm"
 )
 
 // frame is the picture a fit works on and the scratch memory of the patch
-// experts.
+// experts and of the fits.
 type frame struct {
 	gray *image.Gray
 	work *ccnf.Workspace
+	// fw is the fits' scratch memory; nil means a fresh one on first use.
+	fw *fitWork
+}
+
+// fitWork is the scratch memory of a tracker's fits: the response maps and
+// weights of the current patch scale and the NU-RLMS buffers, which the
+// scales, the part models and the frames reuse instead of allocating. The
+// fits of one frame run one after another and a scale's inputs are dead
+// once its two passes are done, so one fitWork serves them all.
+type fitWork struct {
+	resp    ccnf.Responses
+	weights []float32
+	nu      nurlmsWork
+}
+
+// scratch returns the frame's fit scratch memory.
+func (f *frame) scratch() *fitWork {
+	if f.fw == nil {
+		f.fw = new(fitWork)
+	}
+	return f.fw
 }
 
 // params is a CLNF model's current parameter set.
@@ -90,8 +112,9 @@ func (c *clnf) prepareScale(ctx context.Context, img *frame, p params, s, ws int
 	if kde == nil {
 		return nil, fmt.Errorf("clnf: %s model has no kernel table for window size %d", c.name, ws)
 	}
-	var r ccnf.Responses
-	if err := sc.Response(ctx, img.gray, c.pdm, p.g, p.local, ws, img.work, &r); err != nil {
+	fw := img.scratch()
+	r := &fw.resp
+	if err := sc.Response(ctx, img.gray, c.pdm, p.g, p.local, ws, img.work, r); err != nil {
 		return nil, fmt.Errorf("clnf: %s model, scale %d: %w", c.name, s, err)
 	}
 	in := &scaleInput{
@@ -104,10 +127,12 @@ func (c *clnf) prepareScale(ctx context.Context, img *frame, p params, s, ws int
 		refToImg: r.RefToImg,
 		kde:      kde,
 		set:      c.set.atScale(c.scales[min(s, 2)].PatchScaling),
+		work:     &fw.nu,
 	}
 	if in.set.weightFactor > 0 {
 		n := c.pdm.NumPoints()
-		in.weights = make([]float32, 2*n)
+		fw.weights = slices.Grow(fw.weights[:0], 2*n)[:2*n]
+		in.weights = fw.weights
 		for i := 0; i < n; i++ {
 			var conf float32
 			if e := sc.Experts[r.View][i]; in.visible[i] && !e.Empty() {

@@ -31,6 +31,28 @@ type scaleInput struct {
 	// kde is the kernel table for ws, and set the scale's settings.
 	kde *kdeTable
 	set scaleSettings
+	// work is the NU-RLMS scratch memory; nil means fresh buffers.
+	work *nurlmsWork
+}
+
+// nurlmsWork holds the buffers of NU-RLMS iterations, reused from
+// iteration to iteration and, through a tracker's fitWork, from pass to
+// pass.
+type nurlmsWork struct {
+	reg, shape, shape3D, prev, dx, dy, ms, jt, grad, hess, factor, delta []float32
+	jac                                                                  pdm.Jacobian
+	hs                                                                   exactmath.HessianScratch
+}
+
+// buf returns b resliced to n zeros, reallocated when its capacity is too
+// small.
+func buf(b []float32, n int) []float32 {
+	if cap(b) < n {
+		return make([]float32, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
 }
 
 // nurlms runs one NU-RLMS pass (CLNF::NU_RLMS) from g and local, rigid or
@@ -44,9 +66,14 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 	if !rigid {
 		p += m
 	}
+	w := in.work
+	if w == nil {
+		w = new(nurlmsWork)
+	}
 	var reg []float32
 	if !rigid {
-		reg = make([]float32, m)
+		w.reg = buf(w.reg, m)
+		reg = w.reg
 		for i, ev := range md.EigenValues {
 			reg[i] = in.set.reg / ev
 		}
@@ -56,17 +83,30 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 	half := float32((ws - 1) / 2)
 	a, b := in.imgToRef, in.refToImg
 
-	var shape, prev []float32
-	dx := make([]float32, n)
-	dy := make([]float32, n)
-	ms := make([]float32, k)
-	jt := make([]float32, p*k)
-	grad := make([]float32, p)
-	hess := make([]float32, p*p)
-	var jac pdm.Jacobian
+	shape, shape3D, prev := w.shape, w.shape3D, w.prev[:0]
+	dx := buf(w.dx, n)
+	dy := buf(w.dy, n)
+	ms := buf(w.ms, k)
+	grad := buf(w.grad, p)
+	hess := buf(w.hess, p*p)
+	factor := buf(w.factor, p*p)
+	delta := buf(w.delta, p)
+	// With W = I, JacobianInto's WT is Jᵀ exactly, the unweighted
+	// transpose NU-RLMS needs; otherwise the transpose has a buffer of its
+	// own.
+	var jt []float32
+	if in.weights != nil {
+		jt = buf(w.jt, p*k)
+		w.jt = jt
+	}
+	w.dx, w.dy, w.ms, w.grad, w.hess, w.factor, w.delta = dx, dy, ms, grad, hess, factor, delta
+	jac := &w.jac
+	defer func() { w.shape, w.shape3D, w.prev = shape, shape3D, prev }()
 	for iter := 0; iter < iterations; iter++ {
 		var err error
-		shape, err = md.Shape2D(*g, local, shape)
+		// The 3D shape of the landmarks is also the Jacobian's
+		// (PDM::ComputeJacobian's CalcShape3D of the same parameters).
+		shape, shape3D, err = md.Shape2DAnd3D(*g, local, shape, shape3D)
 		if err != nil {
 			return 0, err
 		}
@@ -75,7 +115,7 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 		}
 		prev = append(prev[:0], shape...)
 
-		if err := md.JacobianInto(&jac, *g, local, in.weights, !rigid); err != nil {
+		if err := md.JacobianAt(jac, shape3D, *g, in.weights, !rigid); err != nil {
 			return 0, err
 		}
 
@@ -99,10 +139,14 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 			ms[i] = mulRow2T(mx, my, b[0])
 			ms[i+n] = mulRow2T(mx, my, b[1])
 		}
-		for r := 0; r < k; r++ {
-			for c := 0; c < p; c++ {
-				jt[c*k+r] = jac.J[r*p+c]
+		if in.weights != nil {
+			for r := 0; r < k; r++ {
+				for c, v := range jac.J[r*p : r*p+p] {
+					jt[c*k+r] = v
+				}
 			}
+		} else {
+			jt = jac.WT
 		}
 		for i := 0; i < n; i++ {
 			if in.visible[i] {
@@ -128,11 +172,17 @@ func nurlms(md *pdm.Model, g *pdm.Global, local []float32, in *scaleInput, rigid
 		}
 		if in.weights == nil {
 			// W = I: JᵀW is Jᵀ.
-			exactmath.AddHessian(hess, jt, jt, p, k)
+			w.hs.AddHessian(hess, jt, jt, p, k)
 		} else {
-			exactmath.AddHessian(hess, jt, jac.WT, p, k)
+			w.hs.AddHessian(hess, jt, jac.WT, p, k)
 		}
-		delta, _ := pdm.SolveCholesky(hess, p, grad)
+		// pdm.SolveCholesky without its copies: the factor is formed in a
+		// copy of the Hessian and a failed factorisation gives zeros.
+		copy(factor, hess)
+		copy(delta, grad)
+		if !exactmath.CholeskySolve(factor, p, delta) {
+			clear(delta)
+		}
 		if err := md.UpdateParams(delta, g, local); err != nil {
 			return 0, err
 		}

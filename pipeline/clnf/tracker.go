@@ -109,6 +109,8 @@ type Tracker struct {
 	fit  fitter
 	det  FaceDetector
 	work *ccnf.Workspace
+	// fw is the fits' scratch memory, reused from frame to frame.
+	fw *fitWork
 	// gray is the last frame's grey picture, whose memory the next frame
 	// reuses.
 	gray *image.Gray
@@ -141,7 +143,7 @@ const maxFailures = 100
 // detector. det may be nil for a Tracker that only fits from given boxes
 // (FitFromBox); Track then reports ErrNoDetector when it needs to detect.
 func NewTracker(m *Model, det FaceDetector) *Tracker {
-	t := &Tracker{m: m, fit: m, det: det, work: ccnf.NewWorkspace(0)}
+	t := &Tracker{m: m, fit: m, det: det, work: ccnf.NewWorkspace(0), fw: new(fitWork)}
 	t.Reset()
 	return t
 }
@@ -177,7 +179,7 @@ func (t *Tracker) Track(ctx context.Context, bgr gocv.Mat) (Result, error) {
 		return Result{}, err
 	}
 	t.gray = gray
-	img := &frame{gray: gray, work: t.work}
+	img := &frame{gray: gray, work: t.work, fw: t.fw}
 	initial := !t.initialised
 	if t.initialised {
 		windows := t.m.main.set.windowsInit
@@ -235,7 +237,7 @@ func (t *Tracker) FitFromBox(ctx context.Context, bgr gocv.Mat, box pdm.Box) (Re
 	}
 	t.gray = gray
 	initial := !t.initialised
-	ok, err := t.fitFromBox(ctx, &frame{gray: gray, work: t.work}, box, initial)
+	ok, err := t.fitFromBox(ctx, &frame{gray: gray, work: t.work, fw: t.fw}, box, initial)
 	if err != nil {
 		return Result{}, err
 	}

@@ -71,6 +71,8 @@ type fitter struct {
 	target []float32 // 2k
 
 	shape3D, blas3D, cur, resid, grad, hess, jac, jt []float32
+	// hs keeps the Hessian product's buffers from step to step.
+	hs exactmath.HessianScratch
 }
 
 func (f *fitter) run(rot Euler) (Global, []float32) {
@@ -134,7 +136,7 @@ func (f *fitter) run(rot Euler) (Global, []float32) {
 		for i := 0; i < m; i++ {
 			f.hess[(6+i)*p+6+i] = reg[i]
 		}
-		exactmath.AddHessian(f.hess, f.jt, f.jt, p, 2*k)
+		f.hs.AddHessian(f.hess, f.jt, f.jt, p, 2*k)
 		if !exactmath.CholeskySolve(f.hess, p, f.grad) {
 			for i := range f.grad {
 				f.grad[i] = 0

@@ -19,6 +19,9 @@ type Jacobian struct {
 	// WT is (W·J)ᵀ, Cols×Rows, row-major: the transposed Jacobian weighted
 	// by the diagonal weights (Jᵀ when no weighting applies).
 	WT []float32
+
+	// s3 is JacobianInto's 3D shape, kept for the next call.
+	s3 []float32
 }
 
 // RigidJacobian returns the Jacobian with respect to the six rigid
@@ -46,9 +49,23 @@ func (md *Model) JacobianInto(jac *Jacobian, g Global, local []float32, weights 
 	if weights != nil && len(weights) != 2*md.n {
 		return fmt.Errorf("pdm: %d weights, want %d", len(weights), 2*md.n)
 	}
-	s3, err := md.Shape3D(local, nil)
+	s3, err := md.Shape3D(local, jac.s3)
 	if err != nil {
 		return err
+	}
+	jac.s3 = s3
+	return md.JacobianAt(jac, s3, g, weights, full)
+}
+
+// JacobianAt is JacobianInto for a 3D shape s3 (3n values) that the caller
+// has already computed as Shape3D of the local parameters, which NU-RLMS
+// has from the landmarks of the same iteration (Shape2DAnd3D).
+func (md *Model) JacobianAt(jac *Jacobian, s3 []float32, g Global, weights []float32, full bool) error {
+	if weights != nil && len(weights) != 2*md.n {
+		return fmt.Errorf("pdm: %d weights, want %d", len(weights), 2*md.n)
+	}
+	if len(s3) != 3*md.n {
+		return fmt.Errorf("pdm: 3D shape of %d values, want %d", len(s3), 3*md.n)
 	}
 	cols := 6
 	if full {
@@ -68,17 +85,19 @@ func (md *Model) JacobianInto(jac *Jacobian, g Global, local []float32, weights 
 		applyWeight = tr != float64(2*md.n)
 	}
 	jac.WT = grow(jac.WT, len(jac.J))
-	for r := 0; r < jac.Rows; r++ {
-		w := float32(1)
+	rows := jac.Rows
+	wt := jac.WT[:cols*rows]
+	for r := 0; r < rows; r++ {
+		jr := jac.J[r*cols : r*cols+cols]
 		if applyWeight {
-			w = weights[r]
-		}
-		for c := 0; c < cols; c++ {
-			v := jac.J[r*cols+c]
-			if applyWeight {
-				v *= w
+			w := weights[r]
+			for c, v := range jr {
+				wt[c*rows+r] = v * w
 			}
-			jac.WT[c*jac.Rows+r] = v
+		} else {
+			for c, v := range jr {
+				wt[c*rows+r] = v
+			}
 		}
 	}
 	return nil

@@ -57,6 +57,19 @@ func (md *Model) Shape2D(g Global, local []float32, dst []float32) ([]float32, e
 	return dst, nil
 }
 
+// Shape2DAnd3D is Shape2D that also returns the 3D shape it projected
+// (Shape3D of local), reusing dst and s3 when they have room: NU-RLMS
+// needs both at every iteration, the landmarks and the Jacobian's shape.
+func (md *Model) Shape2DAnd3D(g Global, local []float32, dst, s3 []float32) (shape, shape3D []float32, err error) {
+	s3, err = md.Shape3D(local, s3)
+	if err != nil {
+		return nil, nil, err
+	}
+	dst = grow(dst, 2*md.n)
+	project(dst, s3, md.n, g)
+	return dst, s3, nil
+}
+
 // project writes the weak-perspective projection of the 3D shape s3 (n
 // points) into dst (2n values).
 func project(dst, s3 []float32, n int, g Global) {
