@@ -86,6 +86,15 @@ type Detector struct {
 	work             sync.Pool // of *workspace
 }
 
+// maxPooledPixels is the largest frame whose workspace is kept for the
+// next detection (640×480). A 1080p frame's workspace is about 70 MB (the
+// float image alone 25 MB), which the Go heap then held long after the
+// detection, since a helper tracking a face detects rarely: peak memory
+// of mode aus on d04 was 458-508 MB with it pooled and 392-399 MB without
+// (all processes). Unpooled, a 1080p detection takes 64-91 ms instead of
+// 43-64 (BenchmarkDetect1920x1080).
+const maxPooledPixels = 640 * 480
+
 // workspaceRunner is a Runner that can reuse a cnn.Workspace, as the
 // plain-Go *cnn.Net does.
 type workspaceRunner interface {
@@ -95,11 +104,11 @@ type workspaceRunner interface {
 // workspace holds the buffers of one detection. Every buffer is fully
 // written before it is read, so nothing is cleared between calls.
 //
-// The float image of a 1920×1080 frame is 25 MB. It lives in Go memory
-// rather than in a Mat of its own so that a frame does not fault in 25 MB
-// of fresh pages (the helpers hand every C allocation over 1 MB to mmap);
-// the pool keeps it while frames keep coming and the garbage collector
-// frees it once detection stops.
+// The float image lives in Go memory rather than in a Mat of its own so
+// that a frame does not fault in fresh pages each time (the helpers hand
+// every C allocation over 1 MB to mmap); the pool keeps it while frames
+// keep coming and the garbage collector frees it once detection stops.
+// Only the workspaces of frames up to maxPooledPixels go back to the pool.
 type workspace struct {
 	frame  []float32 // the image in float, interleaved BGR
 	level  []float32 // one pyramid level, interleaved BGR
@@ -217,7 +226,9 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 	if ws == nil {
 		ws = new(workspace)
 	}
-	defer d.work.Put(ws)
+	if w*h <= maxPooledPixels {
+		defer d.work.Put(ws)
+	}
 
 	ws.frame = grow(ws.frame, w*h*3)
 	pixels := ws.frame
