@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -411,6 +412,16 @@ func TestSkipExisting(t *testing.T) {
 	third := runMode(t, out, Options{Mode: ModeAUs, Workers: 2, SkipExisting: true}, src)
 	if f := third.report.Files[0]; f.Skipped {
 		t.Error("a changed input was skipped")
+	}
+	// A run that did not write the HOG file does not stand for one that
+	// asks for it; once written, it does.
+	hog := runMode(t, out, Options{Mode: ModeAUs, Workers: 2, SkipExisting: true, HOG: true}, src)
+	if f := hog.report.Files[0]; f.Skipped || !slices.Contains(f.Outputs, filepath.Join(out, "clip.hog")) {
+		t.Errorf("run asking for the HOG file: %+v", f)
+	}
+	again := runMode(t, out, Options{Mode: ModeAUs, Workers: 2, SkipExisting: true, HOG: true}, src)
+	if f := again.report.Files[0]; !f.Skipped {
+		t.Errorf("the run with its HOG file written was not skipped: %+v", f)
 	}
 }
 
