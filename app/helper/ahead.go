@@ -114,13 +114,8 @@ func (a *aheadReader) next() (aheadFrame, error) {
 }
 
 // release gives a frame's Mat back for the decoding of a later frame.
-func (a *aheadReader) release(m gocv.Mat) {
-	select {
-	case a.free <- m:
-	default:
-		// Cannot happen: there are as many places as Mats.
-	}
-}
+// It never blocks: free has a place for every Mat.
+func (a *aheadReader) release(m gocv.Mat) { a.free <- m }
 
 // close stops the decoding, waits for it and frees the Mats; no frame's
 // Mat may be used afterwards. It returns the video's exact frame count
