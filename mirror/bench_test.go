@@ -66,7 +66,8 @@ func BenchmarkSmooth36000(b *testing.B) {
 func BenchmarkDrawDebug1080p(b *testing.B) {
 	img := greyImage(1920, 1080)
 	d := Debug{Face: true, Line: uprightLine(1920, 1080), Landmarks: faceLandmarks(960, 570, 300), YawDeg: 4.2}
+	var p DebugPainter
 	for b.Loop() {
-		DrawDebug(img, d)
+		p.Draw(img, d)
 	}
 }

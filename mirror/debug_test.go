@@ -1,6 +1,7 @@
 package mirror
 
 import (
+	"bytes"
 	"fmt"
 	"image"
 	"image/color"
@@ -308,4 +309,33 @@ func TestWritePreviews(t *testing.T) {
 	save("mirror_source.png", src)
 	save("mirror_mirrored.png", right)
 	save("mirror_mirrored_left.png", left)
+}
+
+// TestDebugPainterReuse draws a video's frames with one painter, sizes and
+// texts changing between them, and compares each with a fresh drawing: what
+// the painter keeps must never show through.
+func TestDebugPainterReuse(t *testing.T) {
+	var p DebugPainter
+	frames := []struct {
+		w, h int
+		d    Debug
+	}{
+		{640, 360, Debug{Face: true, YawDeg: 1.2}},
+		{640, 360, Debug{Face: false}},
+		{640, 360, Debug{Face: true, YawDeg: -17.5}},
+		{120, 360, Debug{Face: true, YawDeg: 42}}, // text shrunk to fit
+		{1920, 1080, Debug{Face: true, YawDeg: 4}},
+		{640, 360, Debug{Face: true, YawDeg: 1.2}},
+	}
+	for i, f := range frames {
+		line := Line{Point{float64(f.w) / 2, 0}, Point{float64(f.w)/2 + 3, float64(f.h)}}
+		f.d.Line = line
+		f.d.Landmarks = faceLandmarks(float64(f.w)/2, float64(f.h)/2, float64(f.h)/4)
+		got, want := greyImage(f.w, f.h), greyImage(f.w, f.h)
+		p.Draw(got, f.d)
+		DrawDebug(want, f.d)
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Errorf("frame %d (%dx%d, %+v): the reused painter drew something else", i, f.w, f.h, f.d)
+		}
+	}
 }

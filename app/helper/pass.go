@@ -61,6 +61,7 @@ type mirrorPass struct {
 	sides    []*mirrorSide
 	debugOut *MirrorOutput
 	debug    picWriter
+	painter  mirror.DebugPainter
 	writers  []picWriter // open ones, nil before the first frame
 	// next is the next frame to mirror; analysed counts the frames
 	// handed to the side analysers, which a restart does not repeat.
@@ -311,7 +312,7 @@ func (p *mirrorPass) mirrorFrame() error {
 	if p.debug != nil {
 		// Drawn on the source frame itself, which nothing reads after
 		// this: a copy would cost 6 MB and a millisecond per 1080p frame.
-		mirror.DrawDebug(src, debugFrame(p.track[i], line))
+		p.painter.Draw(src, debugFrame(p.track[i], line))
 		if err := p.debug.Write(src.Pix, f.Time); err != nil {
 			return err
 		}
