@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"facemirror/models"
+	"facemirror/pipeline/encode"
 )
 
 // Outcomes a manifest records.
@@ -254,4 +255,26 @@ func writeFileAtomic(path string, data []byte) error {
 		return err
 	}
 	return nil
+}
+
+// Completed reports, for each input, whether a Run with opts and
+// SkipExisting would skip it: its manifest records a complete run of the
+// same mode and version on this very input, with every output still in
+// place. The window asks before it starts, so that it can offer to process
+// only what is missing. Each input is hashed, as a Run would, so this
+// reads every input once.
+func Completed(files []string, opts Options) []bool {
+	if opts.Mode == "" {
+		opts.Mode = ModeAUs
+	}
+	if opts.Codec == "" {
+		opts.Codec = encode.H264
+	}
+	r := &run{opts: opts}
+	done := make([]bool, len(files))
+	for i, f := range files {
+		j := &job{run: r, index: i, path: f, out: newOutputs(f, opts.OutDir, opts.Mode, opts.Codec)}
+		done[i] = j.completeBefore()
+	}
+	return done
 }

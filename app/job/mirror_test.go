@@ -397,6 +397,13 @@ func TestSkipExisting(t *testing.T) {
 	if f := first.report.Files[0]; f.Err != nil || f.Skipped {
 		t.Fatalf("first run: %+v", f)
 	}
+	// What the window asks before it starts: the same answer.
+	if got := Completed([]string{src}, Options{Mode: ModeMirror, OutDir: out, Version: "test"}); !slices.Equal(got, []bool{true}) {
+		t.Errorf("Completed after a mirror run, mode mirror: %v", got)
+	}
+	if got := Completed([]string{src, src + ".missing"}, Options{Mode: ModeAUs, OutDir: out, Version: "test"}); !slices.Equal(got, []bool{false, false}) {
+		t.Errorf("Completed after a mirror run, mode aus: %v", got)
+	}
 	second := runMode(t, out, Options{Mode: ModeMirror, Workers: 2, SkipExisting: true}, src)
 	if f := second.report.Files[0]; !f.Skipped || len(f.Outputs) != 4 || second.report.ExitStatus() != 0 {
 		t.Errorf("second run: %+v", f)
