@@ -2,9 +2,12 @@ package main
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"image"
 
 	"facemirror/app"
+	"facemirror/app/job"
 	"facemirror/ui/backend"
 )
 
@@ -46,4 +49,91 @@ func (b desktopBackend) About(ctx context.Context) ([]backend.Fact, error) {
 		out[i] = backend.Fact{Name: f.Name, Value: f.Value}
 	}
 	return out, err
+}
+
+func (b desktopBackend) Completed(ctx context.Context, files []string, s backend.RunSettings) ([]bool, error) {
+	opts, err := jobOptions(s)
+	if err != nil {
+		return nil, err
+	}
+	return b.d.Completed(files, opts), nil
+}
+
+func (b desktopBackend) Process(ctx context.Context, files []string, s backend.RunSettings, ev backend.RunEvents) []backend.FileResult {
+	opts, err := jobOptions(s)
+	if err != nil {
+		out := make([]backend.FileResult, len(files))
+		for i, f := range files {
+			out[i] = backend.FileResult{File: i, Path: f, Outcome: backend.Failed, Err: err}
+		}
+		return out
+	}
+	opts.SkipExisting = s.SkipComplete
+	if ev.Progress != nil {
+		opts.Progress = func(p job.Progress) {
+			left, ok := p.Remaining()
+			ev.Progress(backend.RunProgress{
+				Files: p.Files, FilesDone: p.FilesDone, Frames: p.Frames, FramesDone: p.FramesDone,
+				Rate: p.Rate(), Left: left, LeftKnown: ok,
+			})
+		}
+	}
+	opts.OnEvent = func(e job.Event) {
+		switch {
+		case e.Kind == job.EventStage && ev.Stage != nil:
+			ev.Stage(e.File, string(e.Stage))
+		case e.Kind == job.EventPreview && ev.Preview != nil && e.Preview != nil:
+			ev.Preview(e.File, backend.Preview{Frame: e.Preview.Frame, Source: e.Preview.Source, Left: e.Preview.Left, Right: e.Preview.Right})
+		case e.Kind == job.EventAUs && ev.AUs != nil && e.AUs != nil:
+			ev.AUs(e.File, backend.FrameAUs{Side: e.AUs.Side, Frame: e.AUs.Frame, Time: e.AUs.Time, Names: e.AUs.Names, Intensity: e.AUs.Intensity})
+		}
+	}
+	results := make([]backend.FileResult, len(files))
+	convert := func(i int, r job.FileReport) backend.FileResult {
+		out := backend.FileResult{
+			File: i, Path: r.File, Err: r.Err, Elapsed: r.Elapsed, Frames: r.Frames, FaceFrames: r.FaceFrames,
+			Outputs: r.Outputs, Warnings: r.Warnings,
+		}
+		switch {
+		case r.Skipped:
+			out.Outcome = backend.Skipped
+		case r.Err != nil && errors.Is(r.Err, context.Canceled):
+			out.Outcome = backend.Cancelled
+		case r.Err != nil:
+			out.Outcome = backend.Failed
+		case r.NoFace():
+			out.Outcome = backend.NoFace
+		}
+		return out
+	}
+	reported := 0
+	opts.OnFile = func(r job.FileReport) {
+		// Reports come in the order of the inputs.
+		i := reported
+		reported++
+		if ev.File != nil {
+			ev.File(convert(i, r))
+		}
+	}
+	rep := b.d.Run(ctx, files, opts)
+	for i, r := range rep.Files {
+		results[i] = convert(i, r)
+	}
+	return results
+}
+
+// jobOptions turns the window's settings into a job's.
+func jobOptions(s backend.RunSettings) (job.Options, error) {
+	var mode job.Mode
+	switch s.Mode {
+	case backend.ModeFull:
+		mode = job.ModeFull
+	case backend.ModeMirror:
+		mode = job.ModeMirror
+	case backend.ModeAUs:
+		mode = job.ModeAUs
+	default:
+		return job.Options{}, fmt.Errorf("unknown mode %q", s.Mode)
+	}
+	return job.Options{Mode: mode, OutDir: s.OutDir, Workers: s.Workers}, nil
 }

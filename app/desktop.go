@@ -8,6 +8,7 @@ import (
 	"runtime"
 
 	"facemirror/app/helper"
+	"facemirror/app/job"
 	"facemirror/app/worker"
 	"facemirror/models"
 	"facemirror/pipeline/video"
@@ -118,4 +119,20 @@ func (d *Desktop) About(ctx context.Context) ([]Fact, error) {
 	facts = append(facts, Fact{"Models", status},
 		Fact{"Model licence", "OpenFace 2.2 models: academic, non-commercial research use only"})
 	return facts, nil
+}
+
+// Run runs a job over files for the window, with the desktop's helper
+// settings and this program's version; see job.Run. Its helpers are its
+// own, started for the run and stopped when it ends, so that a run never
+// waits behind the window's face searches.
+func (d *Desktop) Run(ctx context.Context, files []string, opts job.Options) job.Report {
+	opts.Helpers = d.helpers
+	opts.Version = Version
+	return job.Run(ctx, files, opts)
+}
+
+// Completed tells which files a Run with opts would skip as complete.
+func (d *Desktop) Completed(files []string, opts job.Options) []bool {
+	opts.Version = Version
+	return job.Completed(files, opts)
 }

@@ -52,3 +52,19 @@ func (p *filePicker) pick() ([]string, error) {
 	p.mu.Unlock()
 	return []string{path}, nil
 }
+
+// pickFolder returns the chosen output folder, or "" when the user
+// cancels. Like pick, it blocks and is called off the UI goroutine.
+func (p *filePicker) pickFolder() (string, error) {
+	b := dialog.Directory().Title("Output folder")
+	p.mu.Lock()
+	if p.lastDir != "" {
+		b = b.SetStartDir(p.lastDir)
+	}
+	p.mu.Unlock()
+	dir, err := b.Browse()
+	if errors.Is(err, dialog.ErrCancelled) {
+		return "", nil
+	}
+	return dir, err
+}

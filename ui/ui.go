@@ -67,7 +67,10 @@ func Run(ctx context.Context, b Backend, opts Options) (err error) {
 	w.Resize(fyne.NewSize(mainwindow.DefaultWidth, mainwindow.DefaultHeight))
 	w.SetMaster()
 
-	mw := mainwindow.New(ctx, w, b, mainwindow.Config{PickFiles: (&filePicker{}).pick, Icon: icon})
+	picker := &filePicker{}
+	mw := mainwindow.New(ctx, w, b, mainwindow.Config{
+		PickFiles: picker.pick, PickFolder: picker.pickFolder, Icon: icon, Preferences: a.Preferences(),
+	})
 	defer mw.Close()
 	if len(opts.Files) > 0 {
 		mw.Add(opts.Files...)

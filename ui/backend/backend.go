@@ -29,6 +29,19 @@ type Backend interface {
 	// order: application version, Go, OpenCV, ONNX Runtime and its
 	// execution providers, model status.
 	About(ctx context.Context) ([]Fact, error)
+
+	// Completed reports, for each file, whether its outputs for s.Mode
+	// (in s.OutDir) are complete already: a finished run of this version
+	// is recorded for this very file and every output is in place. It
+	// reads each file once.
+	Completed(ctx context.Context, files []string, s RunSettings) ([]bool, error)
+
+	// Process runs s over files, reporting through ev as it goes, and
+	// returns every file's result, in order, once all have ended. When
+	// ctx is done the run stops within a second: finished files keep
+	// their outputs, the others end Cancelled and leave nothing behind.
+	// A crashing helper process costs a retry, never the caller.
+	Process(ctx context.Context, files []string, s RunSettings, ev RunEvents) []FileResult
 }
 
 // Probe holds the facts of a file as shown to the user.

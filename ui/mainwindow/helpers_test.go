@@ -42,9 +42,97 @@ type fakeBackend struct {
 	cancelled []string // base names whose call ended by cancellation
 	running   int
 	maxRun    int
+
+	// Runs: which files Completed calls complete, what Process was asked,
+	// the error a file's run ends with, and a gate every file's run
+	// waits at after its first events (nil: no wait).
+	complete   map[string]bool
+	runs       []backend.RunSettings
+	runFiles   [][]string
+	runErr     map[string]error
+	runGate    chan struct{}
+	runStarted chan struct{} // receives once per file that started
 }
 
-func newFake() *fakeBackend { return &fakeBackend{files: make(map[string]*fakeFile)} }
+func newFake() *fakeBackend {
+	return &fakeBackend{files: make(map[string]*fakeFile), complete: map[string]bool{}, runErr: map[string]error{},
+		runStarted: make(chan struct{}, 100)}
+}
+
+func (f *fakeBackend) Completed(ctx context.Context, files []string, s backend.RunSettings) ([]bool, error) {
+	f.enter("completed")
+	defer f.leave()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]bool, len(files))
+	for i, p := range files {
+		out[i] = f.complete[filepath.Base(p)]
+	}
+	return out, nil
+}
+
+// fakeAUNames are the AUs the fake run reports.
+var fakeAUNames = []string{"AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU09", "AU10",
+	"AU12", "AU14", "AU15", "AU17", "AU20", "AU23", "AU25", "AU26", "AU45"}
+
+// Process plays a run: for each file a stage, progress, 30 frames of AUs
+// of both sides and a preview, then (after the gate) its end.
+func (f *fakeBackend) Process(ctx context.Context, files []string, s backend.RunSettings, ev backend.RunEvents) []backend.FileResult {
+	f.enter("process")
+	defer f.leave()
+	f.mu.Lock()
+	f.runs = append(f.runs, s)
+	f.runFiles = append(f.runFiles, append([]string(nil), files...))
+	gate := f.runGate
+	f.mu.Unlock()
+	results := make([]backend.FileResult, len(files))
+	done := 0
+	for i, p := range files {
+		name := filepath.Base(p)
+		res := backend.FileResult{File: i, Path: p}
+		f.mu.Lock()
+		skip, runErr := s.SkipComplete && f.complete[name], f.runErr[name]
+		f.mu.Unlock()
+		switch {
+		case ctx.Err() != nil:
+			res.Outcome, res.Err = backend.Cancelled, fmt.Errorf("%s: interrupted: %w", name, ctx.Err())
+		case skip:
+			res.Outcome = backend.Skipped
+		default:
+			ev.Stage(i, "tracking and mirroring")
+			for fr := range 30 {
+				v := make([]float64, len(fakeAUNames))
+				for k := range v {
+					v[k] = float64(fr%10) / 4
+				}
+				ev.AUs(i, backend.FrameAUs{Side: backend.SideLeft, Frame: fr, Time: float64(fr) / 30, Names: fakeAUNames, Intensity: v})
+				ev.AUs(i, backend.FrameAUs{Side: backend.SideRight, Frame: fr, Time: float64(fr) / 30, Names: fakeAUNames, Intensity: v})
+			}
+			ev.Preview(i, backend.Preview{Frame: 29, Source: grey480(), Left: grey480(), Right: grey480()})
+			ev.Progress(backend.RunProgress{Files: len(files), FilesDone: done, Frames: 300 * len(files), FramesDone: 300*done + 30, Rate: 30, Left: 9 * time.Second, LeftKnown: true})
+			f.runStarted <- struct{}{}
+			if gate != nil {
+				select {
+				case <-gate:
+				case <-ctx.Done():
+				}
+			}
+			switch {
+			case ctx.Err() != nil:
+				res.Outcome, res.Err = backend.Cancelled, fmt.Errorf("%s: interrupted: %w", name, ctx.Err())
+			case runErr != nil:
+				res.Outcome, res.Err = backend.Failed, runErr
+			default:
+				res.Outcome, res.Elapsed, res.Frames, res.FaceFrames = backend.Done, 12*time.Second, 300, 300
+				res.Outputs = []string{strings.TrimSuffix(p, filepath.Ext(p)) + "_facemirror.json"}
+			}
+		}
+		done++
+		results[i] = res
+		ev.File(res)
+	}
+	return results
+}
 
 func (f *fakeBackend) file(path string) *fakeFile {
 	f.mu.Lock()

@@ -1,6 +1,7 @@
 package mainwindow
 
 import (
+	"image"
 	"image/color"
 	"path/filepath"
 	"strings"
@@ -11,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/theme"
 	"fyne.io/fyne/v2/widget"
 
+	"facemirror/ui/backend"
 	"facemirror/ui/videolist"
 )
 
@@ -23,6 +25,13 @@ type row struct {
 	widget.BaseWidget
 	entry    videolist.Entry
 	onRemove func()
+	// run is the entry's state in the current or last run; nil before
+	// its first run. locked hides Remove while a run works.
+	run    *runState
+	locked bool
+	// mirrored are the first frames of the written left- and
+	// right-mirrored videos, once a run has made them.
+	mirrored [2]image.Image
 
 	rend *rowRenderer // set once rendered, so dispose can stop the spinner
 }
@@ -36,6 +45,26 @@ func newRow(e videolist.Entry, onRemove func()) *row {
 // set shows a new state of the entry.
 func (r *row) set(e videolist.Entry) {
 	r.entry = e
+	r.Refresh()
+}
+
+// setRun shows the entry's state in a run.
+func (r *row) setRun(st *runState) {
+	r.run = st
+	r.Refresh()
+}
+
+// setLocked hides Remove while a run works on the list.
+func (r *row) setLocked(on bool) {
+	if r.locked != on {
+		r.locked = on
+		r.Refresh()
+	}
+}
+
+// setMirrored shows the first frames of the mirrored videos.
+func (r *row) setMirrored(left, right image.Image) {
+	r.mirrored = [2]image.Image{left, right}
 	r.Refresh()
 }
 
@@ -78,7 +107,26 @@ func (r *row) CreateRenderer() fyne.WidgetRenderer {
 	rr.status = widget.NewLabel("")
 	rr.status.Wrapping = fyne.TextWrapWord
 	statusLine := container.NewBorder(nil, nil, rr.activity, nil, rr.status)
-	text := container.NewThemeOverride(container.NewVBox(rr.name, folder, rr.facts, statusLine), compactTheme{})
+	rr.runText = widget.NewLabel("")
+	rr.runText.Wrapping = fyne.TextWrapWord
+	rr.runIcon = widget.NewIcon(nil)
+	rr.runBar = widget.NewProgressBar()
+	rr.runBar.TextFormatter = func() string { return "" }
+	rr.runLine = container.NewVBox(container.NewBorder(nil, nil, rr.runIcon, nil, rr.runText), rr.runBar)
+	rr.runLine.Hide()
+	for i := range rr.mirrored {
+		rr.mirrored[i] = canvas.NewImageFromImage(nil)
+		rr.mirrored[i].FillMode = canvas.ImageFillContain
+		rr.mirrored[i].ScaleMode = canvas.ImageScaleSmooth
+		rr.mirrored[i].SetMinSize(fyne.NewSize(thumbSize.Width*0.6, thumbSize.Height*0.6))
+		rr.mirrored[i].Hide()
+	}
+	// Under the text, so that the text keeps the row's width.
+	rr.mirrorBox = container.NewHBox(
+		container.NewVBox(rr.mirrored[0], caption("left mirrored")),
+		container.NewVBox(rr.mirrored[1], caption("right mirrored")))
+	rr.mirrorBox.Hide()
+	text := container.NewThemeOverride(container.NewVBox(rr.name, folder, rr.facts, statusLine, rr.runLine, rr.mirrorBox), compactTheme{})
 
 	rr.remove = widget.NewButtonWithIcon(RemoveLabel, theme.DeleteIcon(), func() {
 		if r.onRemove != nil {
@@ -110,8 +158,20 @@ type rowRenderer struct {
 	facts      *widget.Label
 	activity   *widget.Activity
 	status     *widget.Label
+	runLine    *fyne.Container
+	runIcon    *widget.Icon
+	runText    *widget.Label
+	runBar     *widget.ProgressBar
+	mirrored   [2]*canvas.Image
+	mirrorBox  *fyne.Container
 	remove     *widget.Button
 	objects    []fyne.CanvasObject
+}
+
+// caption is a small grey label under a picture.
+func caption(text string) fyne.CanvasObject {
+	return widget.NewRichText(&widget.TextSegment{Text: text, Style: widget.RichTextStyle{
+		Alignment: fyne.TextAlignCenter, ColorName: theme.ColorNamePlaceHolder, SizeName: theme.SizeNameCaptionText}})
 }
 
 func (rr *rowRenderer) Layout(size fyne.Size)        { rr.root.Resize(size) }
@@ -177,7 +237,69 @@ func (rr *rowRenderer) Refresh() {
 		rr.fileIcon.Show()
 	}
 	rr.thumb.Refresh()
+	rr.refreshRun()
 	rr.root.Refresh()
+}
+
+// refreshRun shows the entry's run state: a progress bar while it is
+// processed, and how it ended in green (done), red (failed) or grey.
+func (rr *rowRenderer) refreshRun() {
+	r := rr.row
+	if r.locked {
+		rr.remove.Hide()
+	} else {
+		rr.remove.Show()
+	}
+	st := r.run
+	if st == nil {
+		rr.runLine.Hide()
+	} else {
+		rr.runLine.Show()
+		importance, icon := widget.MediumImportance, fyne.Resource(nil)
+		if st.outcome != nil {
+			switch *st.outcome {
+			case backend.Done:
+				importance, icon = widget.SuccessImportance, theme.ConfirmIcon()
+			case backend.NoFace:
+				importance, icon = widget.WarningImportance, theme.WarningIcon()
+			case backend.Failed:
+				importance, icon = widget.DangerImportance, theme.ErrorIcon()
+			case backend.Cancelled:
+				icon = theme.CancelIcon()
+			case backend.Skipped:
+				icon = theme.MediaSkipNextIcon()
+			}
+		} else if st.stage != "" {
+			icon = theme.MediaPlayIcon()
+		} else {
+			icon = theme.HistoryIcon()
+		}
+		rr.runIcon.SetResource(icon)
+		rr.runText.Text, rr.runText.Importance = st.text, importance
+		rr.runText.Refresh()
+		if st.outcome == nil && st.stage != "" {
+			rr.runBar.SetValue(st.frac)
+			rr.runBar.Show()
+		} else {
+			rr.runBar.Hide()
+		}
+	}
+	shown := false
+	for i, img := range r.mirrored {
+		rr.mirrored[i].Image = img
+		if img != nil {
+			rr.mirrored[i].Show()
+			shown = true
+		} else {
+			rr.mirrored[i].Hide()
+		}
+		rr.mirrored[i].Refresh()
+	}
+	if shown {
+		rr.mirrorBox.Show()
+	} else {
+		rr.mirrorBox.Hide()
+	}
 }
 
 // compactTheme tightens the padding inside the text widgets of a row, so

@@ -22,6 +22,7 @@ import (
 	"fyne.io/fyne/v2"
 	"fyne.io/fyne/v2/canvas"
 	"fyne.io/fyne/v2/container"
+	"fyne.io/fyne/v2/dialog"
 	"fyne.io/fyne/v2/driver/desktop"
 	"fyne.io/fyne/v2/layout"
 	"fyne.io/fyne/v2/theme"
@@ -43,8 +44,11 @@ const (
 	EmptyHint = "Drop patient videos here or use File ▸ Add videos…"
 )
 
+// startShortcut is Ctrl+Enter (Cmd+Enter on macOS): Start.
+var startShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
+
 // The window size FaceMirror opens with, in Fyne units.
-const DefaultWidth, DefaultHeight = 1000, 700
+const DefaultWidth, DefaultHeight = 1280, 800
 
 // thumbnail pixels: twice the row's thumbnail space, for high-DPI screens.
 const thumbPixelsW, thumbPixelsH = 320, 240
@@ -67,6 +71,15 @@ type Config struct {
 	// Icon is the application icon shown in the empty list and the About
 	// box; nil shows a generic video icon.
 	Icon fyne.Resource
+
+	// PickFolder shows the native folder dialog and returns the chosen
+	// folder, or "" when the user cancels; called off the UI goroutine.
+	// Nil disables choosing an output folder.
+	PickFolder func() (string, error)
+
+	// Preferences remember the run settings between sessions; nil
+	// remembers nothing.
+	Preferences fyne.Preferences
 }
 
 // Window is FaceMirror's main window content. Its methods must be called on
@@ -101,6 +114,36 @@ type Window struct {
 	noticeIcon  *widget.Icon
 	noticeBar   *fyne.Container
 	addItem     *fyne.MenuItem
+
+	// The run: settings, commands and progress.
+	settings      settings
+	modeRadio     *widget.RadioGroup
+	outLabel      *widget.Label
+	outChoose     *widget.Button
+	outBeside     *widget.Button
+	workersSelect *widget.Select
+	startButton   *widget.Button
+	cancelButton  *widget.Button
+	progressBar   *widget.ProgressBar
+	progressText  *widget.Label
+	startItem     *fyne.MenuItem
+	cancelItem    *fyne.MenuItem
+	openOutItem   *fyne.MenuItem
+	run           *activeRun // nil when no run works
+	checking      bool       // looking for earlier results before a run
+	lastOut       string     // the last run's output folder
+	rerunDialog   *dialog.CustomDialog
+	summaryDialog *dialog.CustomDialog
+
+	// The live view.
+	liveTitle *widget.Label
+	preview   [3]*canvas.Image // source, left, right
+	plot      *canvas.Image
+	asymText  *widget.Label
+	auChecks  map[string]*widget.Check
+	// plotAUs is the AU selection as the live loop reads it.
+	selMu   sync.Mutex
+	plotAUs []string
 }
 
 // New fills win with FaceMirror's content and menus and registers its drop
@@ -125,12 +168,21 @@ func New(ctx context.Context, win fyne.Window, b backend.Backend, cfg Config) *W
 		slots:   make(chan struct{}, cfg.Parallel),
 		rows:    make(map[videolist.ID]*row),
 	}
-	win.SetContent(w.build())
 	win.SetMainMenu(w.menu())
+	win.SetContent(w.build())
 	win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { w.dropped(uris) })
 	win.SetOnClosed(w.shutdown)
-	win.Canvas().AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault},
+	c := win.Canvas()
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { w.pickFiles() })
+	c.AddShortcut(startShortcut, func(fyne.Shortcut) { w.startRun() })
+	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault},
+		func(fyne.Shortcut) { w.startRun() })
+	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyEscape {
+			w.cancelRun()
+		}
+	})
 	w.refreshList()
 	return w
 }
@@ -186,8 +238,11 @@ func (w *Window) build() fyne.CanvasObject {
 	w.listView = container.NewVScroll(w.rowBox)
 	w.empty = w.emptyState()
 
-	top := container.NewVBox(toolbar, w.noticeBar)
-	return container.NewBorder(top, nil, nil, nil, container.NewStack(w.empty, w.listView))
+	runBar := w.buildRunBar()
+	top := container.NewVBox(toolbar, runBar, w.noticeBar)
+	split := container.NewHSplit(container.NewStack(w.empty, w.listView), w.buildLive())
+	split.Offset = 0.45
+	return container.NewBorder(top, nil, nil, nil, split)
 }
 
 // emptyState is the drop zone shown while the list is empty.
@@ -223,8 +278,16 @@ func (w *Window) menu() *fyne.MainMenu {
 	// every window and end the application.
 	quit := fyne.NewMenuItem(QuitLabel, nil)
 	quit.IsQuit = true
+	w.startItem = fyne.NewMenuItem(StartLabel, w.startRun)
+	w.startItem.Shortcut = startShortcut
+	w.cancelItem = fyne.NewMenuItem(CancelLabel, w.cancelRun)
+	w.cancelItem.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyEscape}
+	w.cancelItem.Disabled = true
+	w.openOutItem = fyne.NewMenuItem(OpenOutLabel, w.openOutDir)
+	w.openOutItem.Disabled = true
 	return fyne.NewMainMenu(
-		fyne.NewMenu("File", w.addItem, fyne.NewMenuItemSeparator(), quit),
+		fyne.NewMenu("File", w.addItem, fyne.NewMenuItemSeparator(), w.startItem, w.cancelItem,
+			fyne.NewMenuItemSeparator(), w.openOutItem, fyne.NewMenuItemSeparator(), quit),
 		fyne.NewMenu("Help", fyne.NewMenuItem(AboutLabel, w.showAbout)),
 	)
 }

@@ -1,0 +1,243 @@
+package mainwindow
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"fyne.io/fyne/v2"
+	"fyne.io/fyne/v2/test"
+	"fyne.io/fyne/v2/widget"
+
+	"facemirror/ui/backend"
+)
+
+// addReady adds files answered by goodFile and waits until their rows are
+// ready.
+func (h *harness) addReady(t *testing.T, names ...string) {
+	t.Helper()
+	var paths []string
+	for _, n := range names {
+		h.fake.files[n] = goodFile()
+		paths = append(paths, "/videos/"+n)
+	}
+	h.w.Add(paths...)
+	h.pump.until(t, "the rows are ready", func() bool {
+		for _, n := range names {
+			if !containsPart(h.rowTexts(n), "face found") {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// overlayButton finds a button in the topmost dialog.
+func (h *harness) overlayButton(text string) *widget.Button {
+	top := h.win.Canvas().Overlays().Top()
+	if top == nil {
+		return nil
+	}
+	return button(top, text)
+}
+
+func (h *harness) overlayTexts() []string {
+	top := h.win.Canvas().Overlays().Top()
+	if top == nil {
+		return nil
+	}
+	return texts(top)
+}
+
+func TestRunDone(t *testing.T) {
+	h := newHarness(t, newFake(), Config{})
+	h.addReady(t, "a.mp4", "b.mp4")
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && h.fake.callCount("process") == 1 })
+	for _, n := range []string{"a.mp4", "b.mp4"} {
+		if ts := h.rowTexts(n); !containsPart(ts, "done in 12.0 s") {
+			t.Errorf("row %s: %q, want it done", n, ts)
+		}
+	}
+	if got := h.fake.runs[0]; got.Mode != backend.ModeFull || got.OutDir != "" || got.Workers != 0 || got.SkipComplete {
+		t.Errorf("run settings %+v, want the defaults: full pipeline beside the videos, one helper per core", got)
+	}
+	if ts := h.overlayTexts(); !containsPart(ts, "2 done, 0 failed, 0 skipped") || !contains(ts, OpenOutLabel) {
+		t.Errorf("summary %q", ts)
+	}
+	if h.w.openOutItem.Disabled || h.w.lastOut != "/videos" {
+		t.Errorf("Open output folder: disabled %v, folder %q", h.w.openOutItem.Disabled, h.w.lastOut)
+	}
+	if !h.w.startButton.Disabled() == false || !h.w.cancelButton.Disabled() {
+		t.Errorf("after the run: Start disabled %v, Cancel disabled %v", h.w.startButton.Disabled(), h.w.cancelButton.Disabled())
+	}
+}
+
+func TestRunLiveView(t *testing.T) {
+	fake := newFake()
+	fake.runGate = make(chan struct{})
+	h := newHarness(t, fake, Config{})
+	h.addReady(t, "a.mp4")
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.until(t, "a file's run has started", func() bool {
+		select {
+		case <-fake.runStarted:
+			return true
+		default:
+			return false
+		}
+	})
+	h.pump.until(t, "the live view shows the frame", func() bool {
+		return h.w.preview[1].Image != nil && h.w.plot.Image != nil
+	})
+	if ts := h.rowTexts("a.mp4"); !containsPart(ts, "tracking and mirroring · frame 30 of 300") {
+		t.Errorf("row while processing: %q", ts)
+	}
+	if got := h.w.progressText.Text; got != "Video 1 of 1 · tracking and mirroring · 30 of 300 frames · 30.0 frames/s · about 9.0 s left" {
+		t.Errorf("progress %q", got)
+	}
+	if h.w.startButton.Disabled() == false || h.w.cancelButton.Disabled() || h.w.clearButton.Disabled() == false {
+		t.Error("while running, Start and Clear must be disabled and Cancel enabled")
+	}
+	if r := h.row("a.mp4"); r == nil || button(r, RemoveLabel) != nil {
+		t.Error("Remove is offered while the run works")
+	}
+	b := h.w.plot.Image.Bounds()
+	if b.Dx() != plotPixelsW || b.Dy() != plotPixelsH {
+		t.Errorf("plot is %v", b)
+	}
+	close(fake.runGate)
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil })
+}
+
+func TestRunCancel(t *testing.T) {
+	fake := newFake()
+	fake.runGate = make(chan struct{}) // never opened
+	h := newHarness(t, fake, Config{})
+	h.addReady(t, "a.mp4", "b.mp4")
+	// Ctrl+Enter starts, Esc cancels.
+	h.win.Canvas().(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(startShortcut)
+	h.pump.until(t, "a file's run has started", func() bool {
+		select {
+		case <-fake.runStarted:
+			return true
+		default:
+			return false
+		}
+	})
+	h.pump.until(t, "the run shows", func() bool { return h.w.run != nil && !h.w.cancelButton.Disabled() })
+	h.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && h.fake.callCount("process") == 1 })
+	for _, n := range []string{"a.mp4", "b.mp4"} {
+		if ts := h.rowTexts(n); !contains(ts, "cancelled") {
+			t.Errorf("row %s: %q, want cancelled", n, ts)
+		}
+	}
+	if ts := h.overlayTexts(); !contains(ts, "Processing cancelled") {
+		t.Errorf("summary %q", ts)
+	}
+}
+
+func TestRunFailure(t *testing.T) {
+	fake := newFake()
+	h := newHarness(t, fake, Config{})
+	h.addReady(t, "a.mp4", "b.mp4")
+	fake.runErr["a.mp4"] = errors.New("/videos/a.mp4: helper crashed twice at frame 17 (signal: segmentation fault)")
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && fake.callCount("process") == 1 })
+	r := h.row("a.mp4")
+	l := label(r, "failed: a.mp4: helper crashed twice at frame 17 (signal: segmentation fault)")
+	if l == nil || l.Importance != widget.DangerImportance {
+		t.Errorf("failed row: %q", texts(r))
+	}
+	if ts := h.rowTexts("b.mp4"); !containsPart(ts, "done in") {
+		t.Errorf("the other file: %q", ts)
+	}
+	if ts := h.overlayTexts(); !containsPart(ts, "1 done, 1 failed") {
+		t.Errorf("summary %q", ts)
+	}
+}
+
+func TestRerunQuestion(t *testing.T) {
+	for _, tc := range []struct {
+		choice   string
+		runs     int
+		skipDone bool
+	}{
+		{RerunAllLabel, 1, false},
+		{UnprocessedWord + " (1)", 1, true},
+		{CancelLabel, 0, false},
+	} {
+		t.Run(tc.choice, func(t *testing.T) {
+			fake := newFake()
+			fake.complete["a.mp4"] = true
+			h := newHarness(t, fake, Config{})
+			h.addReady(t, "a.mp4", "b.mp4")
+			test.Tap(button(h.win.Canvas().Content(), StartLabel))
+			h.pump.until(t, "the question", func() bool { return h.overlayButton(tc.choice) != nil })
+			if ts := h.overlayTexts(); !containsPart(ts, "1 video of 2 already has complete outputs for “Full Python-equivalent pipeline”.") {
+				t.Errorf("question %q", ts)
+			}
+			test.Tap(h.overlayButton(tc.choice))
+			if tc.runs == 0 {
+				h.pump.drain()
+				time.Sleep(50 * time.Millisecond)
+				h.pump.drain()
+				if n := fake.callCount("process"); n != 0 || h.w.startButton.Disabled() {
+					t.Errorf("after Cancel: %d runs, Start disabled %v", n, h.w.startButton.Disabled())
+				}
+				return
+			}
+			h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && fake.callCount("process") == 1 })
+			if got := fake.runs[0].SkipComplete; got != tc.skipDone {
+				t.Errorf("SkipComplete %v, want %v", got, tc.skipDone)
+			}
+			want := "done in 12.0 s"
+			if tc.skipDone {
+				want = "skipped (already processed)"
+			}
+			if ts := h.rowTexts("a.mp4"); !containsPart(ts, want) {
+				t.Errorf("a.mp4: %q, want %q", ts, want)
+			}
+		})
+	}
+}
+
+// The settings are remembered: a new window opens with the last ones.
+func TestRunSettingsRemembered(t *testing.T) {
+	prefs := test.NewTempApp(t).Preferences()
+	h := newHarness(t, newFake(), Config{Preferences: prefs, PickFolder: func() (string, error) { return "/results", nil }})
+	h.w.modeRadio.SetSelected(backend.ModeMirror.Label())
+	h.w.workersSelect.SetSelected("1")
+	h.w.selectAUs([]string{"AU12", "AU04"})
+	test.Tap(button(h.win.Canvas().Content(), ChooseOutLabel))
+	h.pump.until(t, "the folder is chosen", func() bool { return h.w.outLabel.Text == "/results" })
+
+	h.addReady(t, "a.mp4")
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && h.fake.callCount("process") == 1 })
+	want := backend.RunSettings{Mode: backend.ModeMirror, OutDir: "/results", Workers: 1}
+	if got := h.fake.runs[0]; got != want {
+		t.Errorf("run settings %+v, want %+v", got, want)
+	}
+
+	s := loadSettings(prefs)
+	if s.mode != backend.ModeMirror || s.outDir != "/results" || s.workers != 1 || !slices.Equal(s.aus, []string{"AU04", "AU12"}) {
+		t.Errorf("remembered %+v", s)
+	}
+	// Nothing remembered: the defaults.
+	d := loadSettings(test.NewTempApp(t).Preferences())
+	if d.mode != backend.ModeFull || d.outDir != "" || d.workers != 0 || !slices.Equal(d.aus, defaultAUs) {
+		t.Errorf("defaults %+v", d)
+	}
+}
+
+func TestStartWithNothing(t *testing.T) {
+	h := newHarness(t, newFake(), Config{})
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.drain()
+	if h.fake.callCount("process") != 0 || !containsPart(texts(h.win.Canvas().Content()), "Nothing to process") {
+		t.Errorf("Start with an empty list: %q", texts(h.win.Canvas().Content()))
+	}
+}
