@@ -5,8 +5,11 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"path/filepath"
+	"strings"
 
 	"facemirror/app"
+	"facemirror/app/export"
 	"facemirror/app/job"
 	"facemirror/ui/backend"
 )
@@ -136,4 +139,43 @@ func jobOptions(s backend.RunSettings) (job.Options, error) {
 		return job.Options{}, fmt.Errorf("unknown mode %q", s.Mode)
 	}
 	return job.Options{Mode: mode, OutDir: s.OutDir, Workers: s.Workers}, nil
+}
+
+func (b desktopBackend) Export(ctx context.Context, kind backend.ExportKind, dst string, results []backend.FileResult) (backend.ExportReport, error) {
+	videos := make([]export.Video, len(results))
+	for i, r := range results {
+		videos[i] = exportVideo(r)
+	}
+	var rep export.Report
+	var err error
+	switch kind {
+	case backend.ExportAUs:
+		rep, err = export.AUs(dst, videos)
+	case backend.ExportSummary:
+		rep, err = export.Summary(dst, videos)
+	default:
+		return backend.ExportReport{}, fmt.Errorf("export %s: unknown kind %d", dst, kind)
+	}
+	return backend.ExportReport{Rows: rep.Rows, Skipped: rep.Skipped}, err
+}
+
+// exportVideo finds a finished file's CSVs among its outputs by the names
+// every mode gives them.
+func exportVideo(r backend.FileResult) export.Video {
+	base := filepath.Base(r.Path)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	v := export.Video{Name: base}
+	for _, o := range r.Outputs {
+		switch filepath.Base(o) {
+		case stem + ".csv":
+			v.Source = o
+		case stem + "_left_mirrored.csv":
+			v.Left = o
+		case stem + "_right_mirrored.csv":
+			v.Right = o
+		case stem + "_summary.csv":
+			v.Summary = o
+		}
+	}
+	return v
 }

@@ -68,3 +68,19 @@ func (p *filePicker) pickFolder() (string, error) {
 	}
 	return dir, err
 }
+
+// saveFile returns the path chosen in the native save dialog, or "" when
+// the user cancels.
+func (p *filePicker) saveFile(title, name string) (string, error) {
+	b := dialog.File().Title(title).Filter("CSV files", "csv").SetStartFile(name)
+	p.mu.Lock()
+	if p.lastDir != "" {
+		b = b.SetStartDir(p.lastDir)
+	}
+	p.mu.Unlock()
+	path, err := b.Save()
+	if errors.Is(err, dialog.ErrCancelled) {
+		return "", nil
+	}
+	return path, err
+}

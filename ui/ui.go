@@ -69,7 +69,8 @@ func Run(ctx context.Context, b Backend, opts Options) (err error) {
 
 	picker := &filePicker{}
 	mw := mainwindow.New(ctx, w, b, mainwindow.Config{
-		PickFiles: picker.pick, PickFolder: picker.pickFolder, Icon: icon, Preferences: a.Preferences(),
+		PickFiles: picker.pick, PickFolder: picker.pickFolder, SaveFile: picker.saveFile,
+		Icon: icon, Preferences: a.Preferences(),
 	})
 	defer mw.Close()
 	if len(opts.Files) > 0 {

@@ -42,6 +42,33 @@ type Backend interface {
 	// their outputs, the others end Cancelled and leave nothing behind.
 	// A crashing helper process costs a retry, never the caller.
 	Process(ctx context.Context, files []string, s RunSettings, ev RunEvents) []FileResult
+
+	// Export writes one CSV, dst, of the given finished files' results:
+	// their AUs (ExportAUs) or their asymmetry summaries (ExportSummary).
+	// dst is complete or untouched. Files without what is asked for are
+	// left out and named in the report; none with it is an error.
+	Export(ctx context.Context, kind ExportKind, dst string, results []FileResult) (ExportReport, error)
+}
+
+// ExportKind is what Export writes.
+type ExportKind int
+
+const (
+	// ExportAUs: one row per video, side (source, left, right) and frame,
+	// with frame, timestamp, success, the 17 AU intensities and the 18
+	// occurrences, as OpenFace printed them.
+	ExportAUs ExportKind = iota
+	// ExportSummary: one row per video and AU (and facial region) with
+	// mean left, mean right, mean absolute difference and asymmetry
+	// index.
+	ExportSummary
+)
+
+// ExportReport says what an export wrote.
+type ExportReport struct {
+	Rows int
+	// Skipped names the files left out and why.
+	Skipped []string
 }
 
 // Probe holds the facts of a file as shown to the user.

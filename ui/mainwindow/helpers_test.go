@@ -52,6 +52,28 @@ type fakeBackend struct {
 	runErr     map[string]error
 	runGate    chan struct{}
 	runStarted chan struct{} // receives once per file that started
+
+	// Exports: what was asked, and the answer.
+	exports   []fakeExport
+	exportErr error
+}
+
+type fakeExport struct {
+	kind    backend.ExportKind
+	dst     string
+	results []backend.FileResult
+}
+
+func (f *fakeBackend) Export(ctx context.Context, kind backend.ExportKind, dst string, results []backend.FileResult) (backend.ExportReport, error) {
+	f.enter("export")
+	defer f.leave()
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.exports = append(f.exports, fakeExport{kind, dst, results})
+	if f.exportErr != nil {
+		return backend.ExportReport{}, f.exportErr
+	}
+	return backend.ExportReport{Rows: 300 * len(results)}, nil
 }
 
 func newFake() *fakeBackend {

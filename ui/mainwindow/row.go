@@ -29,6 +29,8 @@ type row struct {
 	// its first run. locked hides Remove while a run works.
 	run    *runState
 	locked bool
+	// result is how the entry's last run ended; nil before that.
+	result *backend.FileResult
 	// mirrored are the first frames of the written left- and
 	// right-mirrored videos, once a run has made them.
 	mirrored [2]image.Image

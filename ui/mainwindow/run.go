@@ -672,6 +672,7 @@ func (w *Window) fileEnded(ar *activeRun, res backend.FileResult) {
 			text = "failed: " + strings.ReplaceAll(res.Err.Error(), res.Path, filepath.Base(res.Path))
 		}
 	}
+	r.result = &res
 	r.setRun(&runState{outcome: &o, frac: 1, text: text})
 	if o == backend.Done {
 		w.fetchMirrored(r, res.Outputs)

@@ -241,3 +241,48 @@ func TestStartWithNothing(t *testing.T) {
 		t.Errorf("Start with an empty list: %q", texts(h.win.Canvas().Content()))
 	}
 }
+
+func TestExport(t *testing.T) {
+	fake := newFake()
+	var asked []string
+	save := func(title, name string) (string, error) {
+		asked = append(asked, title+": "+name)
+		return "/exports/study", nil
+	}
+	h := newHarness(t, fake, Config{SaveFile: save})
+	shortcut := func(s fyne.Shortcut) {
+		h.win.Canvas().(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(s)
+	}
+	h.addReady(t, "a.mp4", "b.mp4")
+
+	// Before any run there is nothing to export.
+	shortcut(exportAUsShortcut)
+	h.pump.drain()
+	if len(asked) != 0 || !containsPart(texts(h.win.Canvas().Content()), "Nothing to export yet") {
+		t.Fatalf("export before a run: dialogs %q, window %q", asked, texts(h.win.Canvas().Content()))
+	}
+
+	fake.runErr["b.mp4"] = errors.New("b.mp4: cannot decode frame 3")
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && fake.callCount("process") == 1 })
+
+	shortcut(exportAUsShortcut)
+	h.pump.until(t, "the export is reported", func() bool { return fake.callCount("export") == 1 && h.w.notice.Text != "" && !h.w.exporting })
+	e := fake.exports[0]
+	if e.kind != backend.ExportAUs || e.dst != "/exports/study.csv" || len(e.results) != 1 || e.results[0].Path != "/videos/a.mp4" {
+		t.Errorf("export asked %+v: want the AUs of a.mp4 (b.mp4 failed) to /exports/study.csv", e)
+	}
+	if got, want := h.w.notice.Text, "Exported 300 rows of 1 video to /exports/study.csv."; got != want {
+		t.Errorf("notice %q, want %q", got, want)
+	}
+
+	fake.exportErr = errors.New("export /exports/study.csv: folder /exports does not exist")
+	shortcut(exportSummaryShortcut)
+	h.pump.until(t, "the failure is reported", func() bool { return fake.callCount("export") == 2 && !h.w.exporting })
+	if fake.exports[1].kind != backend.ExportSummary || h.w.notice.Text != fake.exportErr.Error() || h.w.notice.Importance != widget.DangerImportance {
+		t.Errorf("failed export: %+v, notice %q (%v)", fake.exports[1], h.w.notice.Text, h.w.notice.Importance)
+	}
+	if want := []string{"Export AU CSV: facemirror_aus.csv", "Export summary CSV: facemirror_summary.csv"}; !slices.Equal(asked, want) {
+		t.Errorf("dialogs %q, want %q", asked, want)
+	}
+}

@@ -80,6 +80,11 @@ type Config struct {
 	// Preferences remember the run settings between sessions; nil
 	// remembers nothing.
 	Preferences fyne.Preferences
+
+	// SaveFile shows the native save dialog with a suggested file name
+	// and returns the chosen path, or "" when the user cancels; called
+	// off the UI goroutine. Nil disables the exports.
+	SaveFile func(title, name string) (string, error)
 }
 
 // Window is FaceMirror's main window content. Its methods must be called on
@@ -129,11 +134,15 @@ type Window struct {
 	startItem     *fyne.MenuItem
 	cancelItem    *fyne.MenuItem
 	openOutItem   *fyne.MenuItem
+
 	run           *activeRun // nil when no run works
 	checking      bool       // looking for earlier results before a run
 	lastOut       string     // the last run's output folder
 	rerunDialog   *dialog.CustomDialog
 	summaryDialog *dialog.CustomDialog
+
+	exportAUsItem, exportSummaryItem *fyne.MenuItem
+	exporting                        bool // a save dialog or an export is under way
 
 	// The live view.
 	liveTitle *widget.Label
@@ -176,6 +185,8 @@ func New(ctx context.Context, win fyne.Window, b backend.Backend, cfg Config) *W
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { w.pickFiles() })
 	c.AddShortcut(startShortcut, func(fyne.Shortcut) { w.startRun() })
+	c.AddShortcut(exportAUsShortcut, func(fyne.Shortcut) { w.export(backend.ExportAUs) })
+	c.AddShortcut(exportSummaryShortcut, func(fyne.Shortcut) { w.export(backend.ExportSummary) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { w.startRun() })
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
@@ -285,9 +296,16 @@ func (w *Window) menu() *fyne.MainMenu {
 	w.cancelItem.Disabled = true
 	w.openOutItem = fyne.NewMenuItem(OpenOutLabel, w.openOutDir)
 	w.openOutItem.Disabled = true
+	w.exportAUsItem = fyne.NewMenuItem(ExportAUsLabel, func() { w.export(backend.ExportAUs) })
+	w.exportAUsItem.Shortcut = exportAUsShortcut
+	w.exportSummaryItem = fyne.NewMenuItem(ExportSummaryLabel, func() { w.export(backend.ExportSummary) })
+	w.exportSummaryItem.Shortcut = exportSummaryShortcut
+	w.exportAUsItem.Disabled = w.cfg.SaveFile == nil
+	w.exportSummaryItem.Disabled = w.cfg.SaveFile == nil
 	return fyne.NewMainMenu(
 		fyne.NewMenu("File", w.addItem, fyne.NewMenuItemSeparator(), w.startItem, w.cancelItem,
-			fyne.NewMenuItemSeparator(), w.openOutItem, fyne.NewMenuItemSeparator(), quit),
+			fyne.NewMenuItemSeparator(), w.exportAUsItem, w.exportSummaryItem, w.openOutItem,
+			fyne.NewMenuItemSeparator(), quit),
 		fyne.NewMenu("Help", fyne.NewMenuItem(AboutLabel, w.showAbout)),
 	)
 }
