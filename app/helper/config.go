@@ -32,6 +32,8 @@ type Config struct {
 	// Timeout is how long a request may go without a sign of life from its
 	// helper; zero means worker.DefaultTimeout.
 	Timeout time.Duration
+	// Nice lowers the helpers' CPU priority (worker.Options.Nice).
+	Nice int
 }
 
 // Options returns the worker.Options for one helper.
@@ -58,6 +60,7 @@ func (h Config) Options() worker.Options {
 		Env:     helperEnv(os.Environ()),
 		Stderr:  h.Stderr,
 		Timeout: h.Timeout,
+		Nice:    h.Nice,
 	}
 }
 

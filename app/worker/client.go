@@ -54,6 +54,11 @@ type Options struct {
 	// CloseTimeout is how long Close waits for an orderly exit before it
 	// kills the helper; zero means DefaultCloseTimeout.
 	CloseTimeout time.Duration
+	// Nice, when positive, is the nice value the helper and the programs
+	// it starts run at (Unix: lower CPU priority), so that a window
+	// sharing the cores with them stays responsive. Zero leaves the
+	// helper at this process's priority.
+	Nice int
 }
 
 func (o Options) withDefaults() Options {
@@ -170,6 +175,9 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 	if err := cmd.Start(); err != nil {
 		closeAll()
 		return nil, helperErr(ErrStart, "start helper %s: %v", exe, err)
+	}
+	if opts.Nice > 0 {
+		lowerPriority(cmd.Process.Pid, opts.Nice)
 	}
 	// The child has its copies; ours would keep the pipes open after it dies.
 	inR.Close()

@@ -10,6 +10,10 @@ import (
 // isolate does nothing where process groups do not exist.
 func isolate(cmd *exec.Cmd) {}
 
+// lowerPriority leaves the helper's priority alone where there are no
+// process groups.
+func lowerPriority(pid, nice int) {}
+
 // killGroup kills the helper.
 func killGroup(p *os.Process) { _ = p.Kill() }
 

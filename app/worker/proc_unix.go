@@ -17,6 +17,16 @@ func isolate(cmd *exec.Cmd) {
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
 }
 
+// lowerPriority sets the nice value of every thread in the helper's
+// process group: Linux keeps a nice value per thread, and the helper's Go
+// runtime has started threads of its own by now. Threads started later
+// inherit it from the thread that starts them, and so do the encoders the
+// helper runs. Failing to lower a priority costs responsiveness, never a
+// result, so errors are ignored.
+func lowerPriority(pid, nice int) {
+	_ = syscall.Setpriority(syscall.PRIO_PGRP, pid, nice)
+}
+
 // killGroup kills the helper's process group and the helper itself.
 func killGroup(p *os.Process) {
 	_ = syscall.Kill(-p.Pid, syscall.SIGKILL)
