@@ -69,15 +69,18 @@ func (p *filePicker) pickFolder() (string, error) {
 	return dir, err
 }
 
-// saveFile returns the path chosen in the native save dialog, or "" when
-// the user cancels.
-func (p *filePicker) saveFile(title, name string) (string, error) {
+// saveFile returns the path chosen in the native save dialog, opened in
+// dir (or where the last open dialog closed), or "" when the user cancels.
+func (p *filePicker) saveFile(title, dir, name string) (string, error) {
 	b := dialog.File().Title(title).Filter("CSV files", "csv").SetStartFile(name)
 	p.mu.Lock()
-	if p.lastDir != "" {
-		b = b.SetStartDir(p.lastDir)
+	if dir == "" {
+		dir = p.lastDir
 	}
 	p.mu.Unlock()
+	if dir != "" {
+		b = b.SetStartDir(dir)
+	}
 	path, err := b.Save()
 	if errors.Is(err, dialog.ErrCancelled) {
 		return "", nil

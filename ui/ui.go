@@ -10,6 +10,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log"
 	"runtime/debug"
 
 	"fyne.io/fyne/v2"
@@ -71,6 +72,7 @@ func Run(ctx context.Context, b Backend, opts Options) (err error) {
 	mw := mainwindow.New(ctx, w, b, mainwindow.Config{
 		PickFiles: picker.pick, PickFolder: picker.pickFolder, SaveFile: picker.saveFile,
 		Icon: icon, Preferences: a.Preferences(),
+		Log: func(format string, args ...any) { log.Printf("window: "+format, args...) },
 	})
 	defer mw.Close()
 	if len(opts.Files) > 0 {

@@ -58,11 +58,13 @@ func (w *Window) export(kind backend.ExportKind) {
 	if kind == backend.ExportSummary {
 		title, name = "Export summary CSV", "facemirror_summary.csv"
 	}
+	// The export is about the last run's results, so it goes beside them.
+	dir := w.lastOut
 	w.exporting = true
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		dst, err := saveDialog(w.cfg.SaveFile, title, name)
+		dst, err := saveDialog(w.cfg.SaveFile, title, dir, name)
 		var rep backend.ExportReport
 		if err == nil && dst != "" {
 			if !strings.EqualFold(filepath.Ext(dst), ".csv") {
@@ -88,13 +90,13 @@ func (w *Window) export(kind backend.ExportKind) {
 }
 
 // saveDialog calls the dialog, turning a panic into an error.
-func saveDialog(f func(title, name string) (string, error), title, name string) (path string, err error) {
+func saveDialog(f func(title, dir, name string) (string, error), title, dir, name string) (path string, err error) {
 	defer func() {
 		if r := recover(); r != nil {
 			err = fmt.Errorf("save dialog: %v", r)
 		}
 	}()
-	path, err = f(title, name)
+	path, err = f(title, dir, name)
 	if err != nil {
 		err = fmt.Errorf("save dialog: %w", err)
 	}

@@ -49,6 +49,20 @@ func formatDuration(d time.Duration) string {
 	return fmt.Sprintf("%d:%02d:%02d", secs/3600, secs/60%60, secs%60)
 }
 
+// formatWait gives whole seconds under a minute and m:ss (or h:mm:ss)
+// beyond: how long something took or will take, where tenths would only be
+// noise.
+func formatWait(d time.Duration) string {
+	secs := int64(math.Round(d.Seconds()))
+	switch {
+	case secs < 60:
+		return fmt.Sprintf("%d s", secs)
+	case secs < 3600:
+		return fmt.Sprintf("%d:%02d", secs/60, secs%60)
+	}
+	return fmt.Sprintf("%d:%02d:%02d", secs/3600, secs/60%60, secs%60)
+}
+
 // describeFace is the status line of a finished face search.
 func describeFace(face *backend.FaceBox) string {
 	if face == nil {

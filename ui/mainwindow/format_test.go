@@ -80,3 +80,23 @@ func TestNameList(t *testing.T) {
 		}
 	}
 }
+
+func TestFormatWait(t *testing.T) {
+	for _, tc := range []struct {
+		d    time.Duration
+		want string
+	}{
+		{0, "0 s"},
+		{1400 * time.Millisecond, "1 s"},
+		{59499 * time.Millisecond, "59 s"},
+		{59500 * time.Millisecond, "1:00"},
+		{106 * time.Second, "1:46"},
+		{3599 * time.Second, "59:59"},
+		{3600 * time.Second, "1:00:00"},
+		{100*time.Hour + 61*time.Second, "100:01:01"},
+	} {
+		if got := formatWait(tc.d); got != tc.want {
+			t.Errorf("formatWait(%v) = %q, want %q", tc.d, got, tc.want)
+		}
+	}
+}

@@ -135,7 +135,24 @@ type activeRun struct {
 	curvesOf  int
 	dirty     bool // the curves changed since the last drawing
 	cancelled bool
+	// maxLatency is the longest an update of the live view waited for
+	// the UI goroutine, over updates; both are touched on the UI
+	// goroutine only.
+	maxLatency time.Duration
+	updates    int
+	slow       int // updates that waited longer than slowUpdate
 }
+
+func (ar *activeRun) noteLatency(d time.Duration) {
+	ar.maxLatency = max(ar.maxLatency, d)
+	ar.updates++
+	if d > slowUpdate {
+		ar.slow++
+	}
+}
+
+// slowUpdate is the wait beyond which a user notices a window lagging.
+const slowUpdate = 50 * time.Millisecond
 
 func (ar *activeRun) onProgress(p backend.RunProgress) {
 	ar.mu.Lock()
@@ -586,7 +603,13 @@ func (w *Window) liveLoop(ar *activeRun, done <-chan struct{}) {
 		sel := slices.Clone(w.plotAUs)
 		w.selMu.Unlock()
 		s := ar.take(sel)
-		w.Post(func() { w.showLive(ar, s) })
+		posted := time.Now()
+		w.Post(func() {
+			// How long the UI goroutine took to get to this update: the
+			// window's responsiveness while the run works.
+			ar.noteLatency(time.Since(posted))
+			w.showLive(ar, s)
+		})
 	}
 }
 
@@ -645,7 +668,7 @@ func describeProgress(p backend.RunProgress, stage string, files int) string {
 		parts = append(parts, fmt.Sprintf("%.1f frames/s", p.Rate))
 	}
 	if p.LeftKnown {
-		parts = append(parts, "about "+formatDuration(p.Left.Round(time.Second))+" left")
+		parts = append(parts, "about "+formatWait(p.Left)+" left")
 	}
 	return strings.Join(parts, " · ")
 }
@@ -663,7 +686,7 @@ func (w *Window) fileEnded(ar *activeRun, res backend.FileResult) {
 	text := o.String()
 	switch o {
 	case backend.Done, backend.NoFace:
-		text = fmt.Sprintf("%s in %s", o, formatDuration(res.Elapsed.Round(time.Second)))
+		text = fmt.Sprintf("%s in %s", o, formatWait(res.Elapsed))
 		if len(res.Warnings) > 0 {
 			text += " · " + strings.Join(res.Warnings, "; ")
 		}
@@ -727,11 +750,15 @@ func (w *Window) runEnded(ar *activeRun, results []backend.FileResult) {
 		counts[r.Outcome]++
 	}
 	elapsed := time.Since(ar.start).Round(time.Second)
+	if w.cfg.Log != nil {
+		w.cfg.Log("run of %d files ended after %s; the UI goroutine took up to %s to show an update, %d of %d updates waited over %s",
+			len(ar.files), elapsed, ar.maxLatency.Round(time.Millisecond), ar.slow, ar.updates, slowUpdate)
+	}
 	summary := fmt.Sprintf("%d done, %d failed, %d skipped", counts[backend.Done]+counts[backend.NoFace], counts[backend.Failed], counts[backend.Skipped])
 	if n := counts[backend.Cancelled]; n > 0 {
 		summary += fmt.Sprintf(", %d cancelled", n)
 	}
-	summary += " · " + formatDuration(elapsed)
+	summary += " · " + formatWait(elapsed)
 	w.progressText.SetText("Finished: " + summary)
 	if counts[backend.Cancelled] == 0 {
 		w.progressBar.SetValue(1)

@@ -56,7 +56,7 @@ func TestRunDone(t *testing.T) {
 	test.Tap(button(h.win.Canvas().Content(), StartLabel))
 	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && h.fake.callCount("process") == 1 })
 	for _, n := range []string{"a.mp4", "b.mp4"} {
-		if ts := h.rowTexts(n); !containsPart(ts, "done in 12.0 s") {
+		if ts := h.rowTexts(n); !containsPart(ts, "done in 12 s") {
 			t.Errorf("row %s: %q, want it done", n, ts)
 		}
 	}
@@ -94,7 +94,7 @@ func TestRunLiveView(t *testing.T) {
 	if ts := h.rowTexts("a.mp4"); !containsPart(ts, "tracking and mirroring · frame 30 of 300") {
 		t.Errorf("row while processing: %q", ts)
 	}
-	if got := h.w.progressText.Text; got != "Video 1 of 1 · tracking and mirroring · 30 of 300 frames · 30.0 frames/s · about 9.0 s left" {
+	if got := h.w.progressText.Text; got != "Video 1 of 1 · tracking and mirroring · 30 of 300 frames · 30.0 frames/s · about 9 s left" {
 		t.Errorf("progress %q", got)
 	}
 	if h.w.startButton.Disabled() == false || h.w.cancelButton.Disabled() || h.w.clearButton.Disabled() == false {
@@ -193,7 +193,7 @@ func TestRerunQuestion(t *testing.T) {
 			if got := fake.runs[0].SkipComplete; got != tc.skipDone {
 				t.Errorf("SkipComplete %v, want %v", got, tc.skipDone)
 			}
-			want := "done in 12.0 s"
+			want := "done in 12 s"
 			if tc.skipDone {
 				want = "skipped (already processed)"
 			}
@@ -245,8 +245,8 @@ func TestStartWithNothing(t *testing.T) {
 func TestExport(t *testing.T) {
 	fake := newFake()
 	var asked []string
-	save := func(title, name string) (string, error) {
-		asked = append(asked, title+": "+name)
+	save := func(title, dir, name string) (string, error) {
+		asked = append(asked, title+": "+dir+"/"+name)
 		return "/exports/study", nil
 	}
 	h := newHarness(t, fake, Config{SaveFile: save})
@@ -282,7 +282,7 @@ func TestExport(t *testing.T) {
 	if fake.exports[1].kind != backend.ExportSummary || h.w.notice.Text != fake.exportErr.Error() || h.w.notice.Importance != widget.DangerImportance {
 		t.Errorf("failed export: %+v, notice %q (%v)", fake.exports[1], h.w.notice.Text, h.w.notice.Importance)
 	}
-	if want := []string{"Export AU CSV: facemirror_aus.csv", "Export summary CSV: facemirror_summary.csv"}; !slices.Equal(asked, want) {
+	if want := []string{"Export AU CSV: /videos/facemirror_aus.csv", "Export summary CSV: /videos/facemirror_summary.csv"}; !slices.Equal(asked, want) {
 		t.Errorf("dialogs %q, want %q", asked, want)
 	}
 }

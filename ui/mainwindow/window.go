@@ -81,10 +81,15 @@ type Config struct {
 	// remembers nothing.
 	Preferences fyne.Preferences
 
-	// SaveFile shows the native save dialog with a suggested file name
-	// and returns the chosen path, or "" when the user cancels; called
-	// off the UI goroutine. Nil disables the exports.
-	SaveFile func(title, name string) (string, error)
+	// SaveFile shows the native save dialog in folder dir (empty: its
+	// choice) with a suggested file name and returns the chosen path, or
+	// "" when the user cancels; called off the UI goroutine. Nil disables
+	// the exports.
+	SaveFile func(title, dir, name string) (string, error)
+
+	// Log receives diagnostics, such as how responsive the window stayed
+	// during a run; nil drops them.
+	Log func(format string, args ...any)
 }
 
 // Window is FaceMirror's main window content. Its methods must be called on
@@ -190,8 +195,15 @@ func New(ctx context.Context, win fyne.Window, b backend.Backend, cfg Config) *W
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { w.startRun() })
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
-		if k.Name == fyne.KeyEscape {
+		if k.Name != fyne.KeyEscape {
+			return
+		}
+		// Esc cancels a run, and otherwise closes the run's summary.
+		if w.run != nil {
 			w.cancelRun()
+		} else if w.summaryDialog != nil {
+			w.summaryDialog.Hide()
+			w.summaryDialog = nil
 		}
 	})
 	w.refreshList()
