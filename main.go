@@ -12,25 +12,13 @@ import (
 	"fmt"
 	"os"
 	"os/signal"
-	"runtime/debug"
 	"syscall"
 
 	"facemirror/app"
 	"facemirror/ui"
 )
 
-// gcPercent is the garbage collector's target (GOGC) when the environment
-// sets none. The helpers and the coordinator hold tens of MB of models and
-// per-video AU state that live as long as the process, so Go's default of
-// 100, which lets the heap grow to twice what is live before collecting,
-// cost about a hundred MB of peak memory in mode full on a 1080p video
-// (README, Speed and memory), and 25 cost no measurable time.
-const gcPercent = 25
-
 func main() {
-	if os.Getenv("GOGC") == "" {
-		debug.SetGCPercent(gcPercent)
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	code := run(ctx, os.Args[1:])
 	stop()
