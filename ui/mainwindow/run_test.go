@@ -2,6 +2,8 @@ package mainwindow
 
 import (
 	"errors"
+	"os"
+	"path/filepath"
 	"slices"
 	"testing"
 	"time"
@@ -284,5 +286,32 @@ func TestExport(t *testing.T) {
 	}
 	if want := []string{"Export AU CSV: /videos/facemirror_aus.csv", "Export summary CSV: /videos/facemirror_summary.csv"}; !slices.Equal(asked, want) {
 		t.Errorf("dialogs %q, want %q", asked, want)
+	}
+}
+
+// File ▸ Add folder… adds the videos of the chosen folder and its
+// subfolders, sorted.
+func TestAddFolder(t *testing.T) {
+	dir := t.TempDir()
+	for _, p := range []string{"b.mp4", "sub/a.mov", "notes.txt"} {
+		path := filepath.Join(dir, p)
+		if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fake := newFake()
+	fake.files["b.mp4"], fake.files["a.mov"] = goodFile(), goodFile()
+	h := newHarness(t, fake, Config{PickFolder: func() (string, error) { return dir, nil }})
+	h.w.folderItem.Action()
+	h.pump.until(t, "the folder's videos are listed", func() bool { return len(h.rows()) == 2 })
+	var names []string
+	for _, r := range h.rows() {
+		names = append(names, texts(r)[0])
+	}
+	if want := []string{"b.mp4", "a.mov"}; !slices.Equal(names, want) {
+		t.Errorf("rows %q, want %q", names, want)
 	}
 }

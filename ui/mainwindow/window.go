@@ -36,6 +36,7 @@ import (
 // Labels of the window's commands, as shown in menus and buttons.
 const (
 	AddVideosLabel = "Add videos…"
+	AddFolderLabel = "Add folder…"
 	ClearLabel     = "Clear"
 	RemoveLabel    = "Remove"
 	QuitLabel      = "Quit"
@@ -124,6 +125,7 @@ type Window struct {
 	noticeIcon  *widget.Icon
 	noticeBar   *fyne.Container
 	addItem     *fyne.MenuItem
+	folderItem  *fyne.MenuItem
 
 	// The run: settings, commands and progress.
 	settings      settings
@@ -297,6 +299,8 @@ func (w *Window) menu() *fyne.MainMenu {
 	w.addItem = fyne.NewMenuItem(AddVideosLabel, w.pickFiles)
 	w.addItem.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
 	w.addItem.Disabled = w.cfg.PickFiles == nil
+	w.folderItem = fyne.NewMenuItem(AddFolderLabel, w.pickFolderToAdd)
+	w.folderItem.Disabled = w.cfg.PickFolder == nil
 	// Fyne's driver supplies the action of an item marked IsQuit: close
 	// every window and end the application.
 	quit := fyne.NewMenuItem(QuitLabel, nil)
@@ -315,7 +319,7 @@ func (w *Window) menu() *fyne.MainMenu {
 	w.exportAUsItem.Disabled = w.cfg.SaveFile == nil
 	w.exportSummaryItem.Disabled = w.cfg.SaveFile == nil
 	return fyne.NewMainMenu(
-		fyne.NewMenu("File", w.addItem, fyne.NewMenuItemSeparator(), w.startItem, w.cancelItem,
+		fyne.NewMenu("File", w.addItem, w.folderItem, fyne.NewMenuItemSeparator(), w.startItem, w.cancelItem,
 			fyne.NewMenuItemSeparator(), w.exportAUsItem, w.exportSummaryItem, w.openOutItem,
 			fyne.NewMenuItemSeparator(), quit),
 		fyne.NewMenu("Help", fyne.NewMenuItem(AboutLabel, w.showAbout)),
@@ -453,11 +457,33 @@ func (w *Window) pickFiles() {
 	}()
 }
 
+// pickFolderToAdd adds the videos and images of a folder chosen in the
+// native dialog, and of its subfolders.
+func (w *Window) pickFolderToAdd() {
+	if w.cfg.PickFolder == nil || w.picking {
+		return
+	}
+	w.setPicking(true)
+	go func() {
+		dir, err := pickFolder(w.cfg.PickFolder)
+		w.Post(func() {
+			w.setPicking(false)
+			switch {
+			case err != nil:
+				w.setNotice(err.Error(), widget.DangerImportance)
+			case dir != "":
+				w.Add(dir)
+			}
+		})
+	}()
+}
+
 // setPicking disables Add videos… while a dialog is open, so that only one
 // can be.
 func (w *Window) setPicking(on bool) {
 	w.picking = on
-	w.addItem.Disabled = on
+	w.addItem.Disabled = on || w.cfg.PickFiles == nil
+	w.folderItem.Disabled = on || w.cfg.PickFolder == nil
 	if on {
 		w.addButton.Disable()
 	} else {

@@ -61,7 +61,7 @@ func TestMenus(t *testing.T) {
 		}
 		got = append(got, items)
 	}
-	want := [][]string{{"File", AddVideosLabel, "---", StartLabel, CancelLabel, "---", ExportAUsLabel, ExportSummaryLabel, OpenOutLabel, "---", "Quit (quit)"}, {"Help", AboutLabel}}
+	want := [][]string{{"File", AddVideosLabel, AddFolderLabel, "---", StartLabel, CancelLabel, "---", ExportAUsLabel, ExportSummaryLabel, OpenOutLabel, "---", "Quit (quit)"}, {"Help", AboutLabel}}
 	if !reflect.DeepEqual(got, want) {
 		t.Errorf("menus = %q, want %q", got, want)
 	}
