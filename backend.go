@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"image"
 	"path/filepath"
+	"slices"
 	"strings"
 
 	"facemirror/app"
@@ -178,4 +179,75 @@ func exportVideo(r backend.FileResult) export.Video {
 		}
 	}
 	return v
+}
+
+func (b desktopBackend) Frame(ctx context.Context, path string, index int) (image.Image, error) {
+	return b.d.Frame(ctx, path, index)
+}
+
+// summaryColumns are the columns of <stem>_summary.csv, in order.
+var summaryColumns = []string{"item", "kind", "frames", "mean_left", "mean_right", "mean_abs_diff", "asymmetry_index"}
+
+func (b desktopBackend) Review(ctx context.Context, r backend.FileResult) (backend.Review, error) {
+	v := exportVideo(r)
+	var rev backend.Review
+	for _, s := range []struct{ side, csv string }{
+		{backend.SideSource, v.Source}, {backend.SideLeft, v.Left}, {backend.SideRight, v.Right},
+	} {
+		if s.csv == "" {
+			continue
+		}
+		f, err := b.d.ReadCSV(s.csv)
+		if err != nil {
+			return backend.Review{}, err
+		}
+		if rev.Names == nil {
+			rev.Names = f.Layout.IntensityAUs
+		}
+		side := backend.ReviewSide{Side: s.side}
+		for _, row := range f.Rows {
+			side.Times = append(side.Times, row.Timestamp)
+			side.Intensity = append(side.Intensity, row.Intensity)
+		}
+		rev.Sides = append(rev.Sides, side)
+		rev.Frames = max(rev.Frames, len(f.Rows))
+	}
+	if v.Summary != "" {
+		recs, err := b.d.ReadSummary(v.Summary)
+		if err != nil {
+			return backend.Review{}, err
+		}
+		if len(recs) == 0 || !slices.Equal(recs[0], summaryColumns) {
+			return backend.Review{}, fmt.Errorf("read summary %s: unexpected header", v.Summary)
+		}
+		for _, rec := range recs[1:] {
+			rev.Summary = append(rev.Summary, backend.SummaryRow{
+				Item: rec[0], Kind: rec[1], Frames: rec[2],
+				MeanLeft: rec[3], MeanRight: rec[4], MeanAbsDiff: rec[5], Asymmetry: rec[6],
+			})
+		}
+	}
+	rev.Source = r.Path
+	base := filepath.Base(r.Path)
+	stem := strings.TrimSuffix(base, filepath.Ext(base))
+	for _, o := range r.Outputs {
+		switch strings.TrimSuffix(filepath.Base(o), filepath.Ext(o)) {
+		case stem + "_left_mirrored":
+			if !strings.HasSuffix(o, ".csv") {
+				rev.Left = o
+			}
+		case stem + "_right_mirrored":
+			if !strings.HasSuffix(o, ".csv") {
+				rev.Right = o
+			}
+		case stem + "_debug":
+			// The debug video shows the source with its midline and
+			// landmarks, what the window's first picture is about.
+			rev.Source = o
+		}
+	}
+	if len(rev.Sides) == 0 && rev.Left == "" {
+		return backend.Review{}, fmt.Errorf("%s: no results to review", base)
+	}
+	return rev, nil
 }

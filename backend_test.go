@@ -1,10 +1,15 @@
 package main
 
 import (
+	"context"
+	"os"
+	"path/filepath"
+	"slices"
 	"testing"
 
 	"facemirror/app/export"
 	"facemirror/app/job"
+	"facemirror/internal/sharedtest"
 	"facemirror/ui/backend"
 )
 
@@ -45,5 +50,50 @@ func TestJobOptions(t *testing.T) {
 	}
 	if _, err := jobOptions(backend.RunSettings{Mode: "fast"}); err == nil {
 		t.Error("an unknown mode was accepted")
+	}
+}
+
+// Review reads a finished full run's CSVs and summary, and picks the
+// videos whose frames the window shows.
+func TestReview(t *testing.T) {
+	dir := t.TempDir()
+	ref := sharedtest.Reference(t, "v01_talking_frontal_glasses_480x360/v01_talking_frontal_glasses_480x360.csv")
+	csvData, err := os.ReadFile(ref)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var outputs []string
+	for _, name := range []string{"p1.csv", "p1_left_mirrored.csv", "p1_right_mirrored.csv"} {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, csvData, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		outputs = append(outputs, p)
+	}
+	summary := filepath.Join(dir, "p1_summary.csv")
+	if err := os.WriteFile(summary, []byte("item,kind,frames,mean_left,mean_right,mean_abs_diff,asymmetry_index\nAU01,au,300,0.1469,0.1000,0.2235,0.1900\nupper,region,300,0.1,0.1,0.0,\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	outputs = append(outputs, summary, filepath.Join(dir, "p1_left_mirrored.mp4"), filepath.Join(dir, "p1_right_mirrored.mp4"), filepath.Join(dir, "p1_debug.mp4"))
+	b := desktopBackend{}
+	rev, err := b.Review(context.Background(), backend.FileResult{Path: "/in/p1.mp4", Outputs: outputs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rev.Names) != 17 || rev.Frames != 300 || len(rev.Sides) != 3 || rev.Sides[1].Side != backend.SideLeft || len(rev.Sides[2].Intensity) != 300 {
+		t.Errorf("review: %d AUs, %d frames, %d sides", len(rev.Names), rev.Frames, len(rev.Sides))
+	}
+	if rev.Source != filepath.Join(dir, "p1_debug.mp4") || rev.Left != filepath.Join(dir, "p1_left_mirrored.mp4") || rev.Right != filepath.Join(dir, "p1_right_mirrored.mp4") {
+		t.Errorf("videos %q %q %q", rev.Source, rev.Left, rev.Right)
+	}
+	want := []backend.SummaryRow{
+		{Item: "AU01", Kind: "au", Frames: "300", MeanLeft: "0.1469", MeanRight: "0.1000", MeanAbsDiff: "0.2235", Asymmetry: "0.1900"},
+		{Item: "upper", Kind: "region", Frames: "300", MeanLeft: "0.1", MeanRight: "0.1", MeanAbsDiff: "0.0"},
+	}
+	if !slices.Equal(rev.Summary, want) {
+		t.Errorf("summary %+v, want %+v", rev.Summary, want)
+	}
+	if _, err := b.Review(context.Background(), backend.FileResult{Path: "/in/p2.mp4"}); err == nil {
+		t.Error("a result without outputs gave a review")
 	}
 }

@@ -2,15 +2,18 @@ package app
 
 import (
 	"context"
+	"encoding/csv"
 	"errors"
 	"fmt"
 	"image"
+	"os"
 	"runtime"
 
 	"facemirror/app/helper"
 	"facemirror/app/job"
 	"facemirror/app/worker"
 	"facemirror/models"
+	"facemirror/pipeline/openfacecsv"
 	"facemirror/pipeline/video"
 
 	"gocv.io/x/gocv"
@@ -145,4 +148,44 @@ func (d *Desktop) Run(ctx context.Context, files []string, opts job.Options) job
 func (d *Desktop) Completed(files []string, opts job.Options) []bool {
 	opts.Version = Version
 	return job.Completed(files, opts)
+}
+
+// Frame decodes frame index (from 0) of a video, upright. Frames are
+// decoded from the start up to it (video.Reader.Seek is exact that way).
+func (d *Desktop) Frame(ctx context.Context, path string, index int) (image.Image, error) {
+	r, err := video.OpenAt(ctx, path, index)
+	if err != nil {
+		return nil, err
+	}
+	defer r.Close()
+	f, err := r.Read()
+	if err != nil {
+		return nil, fmt.Errorf("read frame %d of %s: %w", index, path, err)
+	}
+	defer f.Mat.Close()
+	img, err := f.Mat.ToImage()
+	if err != nil {
+		return nil, fmt.Errorf("convert frame %d of %s: %w", index, path, err)
+	}
+	return img, nil
+}
+
+// ReadCSV reads an OpenFace CSV that FaceMirror wrote.
+func (d *Desktop) ReadCSV(path string) (*openfacecsv.File, error) {
+	return openfacecsv.ReadFile(path)
+}
+
+// ReadSummary reads the rows of a <stem>_summary.csv (see package
+// pipeline/asymmetry), its header first.
+func (d *Desktop) ReadSummary(path string) ([][]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("read summary: %w", err)
+	}
+	defer f.Close()
+	recs, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		return nil, fmt.Errorf("read summary %s: %w", path, err)
+	}
+	return recs, nil
 }

@@ -48,6 +48,12 @@ type Backend interface {
 	// dst is complete or untouched. Files without what is asked for are
 	// left out and named in the report; none with it is an error.
 	Export(ctx context.Context, kind ExportKind, dst string, results []FileResult) (ExportReport, error)
+
+	// Review reads a finished file's results from its output files.
+	Review(ctx context.Context, r FileResult) (Review, error)
+
+	// Frame decodes frame index (from 0) of a video, upright.
+	Frame(ctx context.Context, path string, index int) (image.Image, error)
 }
 
 // ExportKind is what Export writes.

@@ -164,3 +164,40 @@ type FileResult struct {
 	// Warnings are things the user should know about the outputs.
 	Warnings []string
 }
+
+// Review is what a finished file's results hold for review: the AU curves
+// of each side from its CSVs, its asymmetry summary, and the videos whose
+// frames the window shows side by side.
+type Review struct {
+	// Names are the intensity AUs, in the CSVs' order.
+	Names []string
+	// Sides are the curves of the sides whose CSV was written: source,
+	// then left and right (mode full).
+	Sides []ReviewSide
+	// Summary are the rows of <stem>_summary.csv (mode full).
+	Summary []SummaryRow
+	// Source, Left and Right are the videos to show frames of: Source is
+	// the debug video (the source with its midline) when one was
+	// written, else the source; Left and Right are empty when none was
+	// written.
+	Source, Left, Right string
+	// Frames is the number of frames.
+	Frames int
+}
+
+// ReviewSide is one side's AU intensities, frame by frame.
+type ReviewSide struct {
+	Side string
+	// Times are the frames' times in seconds; Intensity[i] the frame's
+	// values in Review.Names order.
+	Times     []float64
+	Intensity [][]float64
+}
+
+// SummaryRow is one AU's (or facial region's) summary, as the CSV prints
+// it.
+type SummaryRow struct {
+	Item, Kind                                  string
+	Frames                                      string
+	MeanLeft, MeanRight, MeanAbsDiff, Asymmetry string
+}

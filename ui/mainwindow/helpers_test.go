@@ -64,6 +64,38 @@ type fakeExport struct {
 	results []backend.FileResult
 }
 
+// Review answers with 30 frames of the fake run's AUs, left and right,
+// and a two-row summary.
+func (f *fakeBackend) Review(ctx context.Context, r backend.FileResult) (backend.Review, error) {
+	f.enter("review " + filepath.Base(r.Path))
+	defer f.leave()
+	rev := backend.Review{Names: fakeAUNames, Source: r.Path, Left: r.Path + ".left", Right: r.Path + ".right", Frames: 30}
+	for _, side := range []string{backend.SideLeft, backend.SideRight} {
+		s := backend.ReviewSide{Side: side}
+		for fr := range 30 {
+			v := make([]float64, len(fakeAUNames))
+			for k := range v {
+				v[k] = float64(fr%10) / 4
+			}
+			s.Times = append(s.Times, float64(fr)/30)
+			s.Intensity = append(s.Intensity, v)
+		}
+		rev.Sides = append(rev.Sides, s)
+	}
+	rev.Summary = []backend.SummaryRow{
+		{Item: "AU01", Kind: "au", Frames: "30", MeanLeft: "1.1250", MeanRight: "1.1250", MeanAbsDiff: "0.0000", Asymmetry: "0.0000"},
+		{Item: "upper", Kind: "region", Frames: "30", MeanLeft: "0.5000", MeanRight: "0.2500", MeanAbsDiff: "0.2500", Asymmetry: ""},
+	}
+	return rev, nil
+}
+
+// Frame answers a grey picture and records the call.
+func (f *fakeBackend) Frame(ctx context.Context, path string, index int) (image.Image, error) {
+	f.enter(fmt.Sprintf("frame %d %s", index, filepath.Base(path)))
+	defer f.leave()
+	return grey480(), nil
+}
+
 func (f *fakeBackend) Export(ctx context.Context, kind backend.ExportKind, dst string, results []backend.FileResult) (backend.ExportReport, error) {
 	f.enter("export")
 	defer f.leave()

@@ -25,6 +25,7 @@ type row struct {
 	widget.BaseWidget
 	entry    videolist.Entry
 	onRemove func()
+	onReview func()
 	// run is the entry's state in the current or last run; nil before
 	// its first run. locked hides Remove while a run works.
 	run    *runState
@@ -54,6 +55,18 @@ func (r *row) set(e videolist.Entry) {
 func (r *row) setRun(st *runState) {
 	r.run = st
 	r.Refresh()
+}
+
+// reviewable reports whether the entry's last run left results to review.
+func (r *row) reviewable() bool {
+	if r.result == nil {
+		return false
+	}
+	switch r.result.Outcome {
+	case backend.Done, backend.Skipped:
+		return true
+	}
+	return false
 }
 
 // setLocked hides Remove while a run works on the list.
@@ -136,9 +149,16 @@ func (r *row) CreateRenderer() fyne.WidgetRenderer {
 		}
 	})
 	rr.remove.Importance = widget.LowImportance
+	rr.review = widget.NewButtonWithIcon(ReviewLabel, theme.VisibilityIcon(), func() {
+		if r.onReview != nil {
+			r.onReview()
+		}
+	})
+	rr.review.Importance = widget.LowImportance
+	rr.review.Hide()
 
 	body := container.NewBorder(nil, nil,
-		container.NewVBox(thumb), container.NewVBox(rr.remove), text)
+		container.NewVBox(thumb), container.NewVBox(rr.remove, rr.review), text)
 	rr.root = container.NewStack(rr.card, container.NewPadded(body))
 	rr.objects = []fyne.CanvasObject{rr.root}
 	r.rend = rr
@@ -167,6 +187,7 @@ type rowRenderer struct {
 	mirrored   [2]*canvas.Image
 	mirrorBox  *fyne.Container
 	remove     *widget.Button
+	review     *widget.Button
 	objects    []fyne.CanvasObject
 }
 
@@ -251,6 +272,11 @@ func (rr *rowRenderer) refreshRun() {
 		rr.remove.Hide()
 	} else {
 		rr.remove.Show()
+	}
+	if r.reviewable() && !r.locked {
+		rr.review.Show()
+	} else {
+		rr.review.Hide()
 	}
 	st := r.run
 	if st == nil {

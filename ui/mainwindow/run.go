@@ -339,8 +339,18 @@ func (w *Window) buildLive() fyne.CanvasObject {
 		checks[i] = c
 	}
 	w.liveTitle = widget.NewLabelWithStyle("Live view", fyne.TextAlignLeading, fyne.TextStyle{Bold: true})
-	top := container.NewVBox(w.liveTitle, container.NewGridWithColumns(3, cells...))
-	bottom := container.NewVBox(w.asymText, container.NewGridWithColumns(9, checks...))
+	w.frameText = widget.NewLabel("")
+	w.frameSlider = widget.NewSlider(0, 1)
+	w.frameSlider.OnChangeEnded = func(v float64) { w.showReviewFrame(int(v)) }
+	w.reviewBar = container.NewBorder(nil, nil, nil, w.frameText, w.frameSlider)
+	w.reviewBar.Hide()
+	w.summaryTable = container.NewGridWithColumns(5)
+	// A few rows at a time: the plot keeps most of the height.
+	w.summaryBox = container.NewVScroll(w.summaryTable)
+	w.summaryBox.SetMinSize(fyne.NewSize(0, 150))
+	w.summaryBox.Hide()
+	top := container.NewVBox(w.liveTitle, container.NewGridWithColumns(3, cells...), w.reviewBar)
+	bottom := container.NewVBox(w.asymText, w.summaryBox, container.NewGridWithColumns(9, checks...))
 	return container.NewBorder(top, bottom, nil, nil, w.plot)
 }
 
@@ -366,6 +376,9 @@ func (w *Window) auSelectionChanged() {
 	w.selMu.Lock()
 	w.plotAUs = slices.Clone(sel)
 	w.selMu.Unlock()
+	if w.reviewing != nil {
+		w.drawReview(w.reviewing)
+	}
 	if w.run != nil {
 		w.run.mu.Lock()
 		w.run.dirty = true
@@ -544,6 +557,7 @@ func (w *Window) beginRun(entries []videolist.Entry, rs backend.RunSettings) {
 			r.setRun(&runState{text: "waiting"})
 		}
 	}
+	w.endReview()
 	w.run = ar
 	w.setRunning(true)
 	for i := range w.preview {

@@ -315,3 +315,48 @@ func TestAddFolder(t *testing.T) {
 		t.Errorf("rows %q, want %q", names, want)
 	}
 }
+
+// Review shows a finished video's curves, summary and frames.
+func TestReview(t *testing.T) {
+	fake := newFake()
+	h := newHarness(t, fake, Config{})
+	h.addReady(t, "a.mp4")
+	r := h.row("a.mp4")
+	if button(r, ReviewLabel) != nil {
+		t.Error("Review is offered before the video was processed")
+	}
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && fake.callCount("process") == 1 })
+	test.Tap(button(r, ReviewLabel))
+	h.pump.until(t, "the review shows", func() bool {
+		return h.w.reviewing != nil && h.w.plot.Image != nil && h.w.preview[2].Image != nil
+	})
+	if got := h.w.liveTitle.Text; got != "Review: a.mp4" {
+		t.Errorf("title %q", got)
+	}
+	ts := texts(h.w.summaryTable)
+	for _, want := range []string{"AU / region", "AU01", "1.1250", "upper", "–"} {
+		if !contains(ts, want) {
+			t.Errorf("summary table %q lacks %q", ts, want)
+		}
+	}
+	for _, call := range []string{"frame 0 a.mp4", "frame 0 a.mp4.left", "frame 0 a.mp4.right"} {
+		if fake.callCount(call) != 1 {
+			t.Errorf("calls %q: want one %q", fake.callList(), call)
+		}
+	}
+	if h.w.frameSlider.Max != 29 || h.w.frameText.Text != "frame 1 of 30" {
+		t.Errorf("slider max %v, %q", h.w.frameSlider.Max, h.w.frameText.Text)
+	}
+	h.w.frameSlider.OnChangeEnded(12)
+	h.pump.until(t, "frame 13 shows", func() bool { return fake.callCount("frame 12 a.mp4.right") == 1 })
+	if h.w.frameText.Text != "frame 13 of 30" {
+		t.Errorf("frame label %q", h.w.frameText.Text)
+	}
+	// A new run gives the view back to the live run.
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.until(t, "the second run has ended", func() bool { return h.w.run == nil && fake.callCount("process") == 2 })
+	if h.w.reviewing != nil || h.w.summaryBox.Visible() {
+		t.Error("the review stayed during a new run")
+	}
+}

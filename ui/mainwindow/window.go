@@ -160,6 +160,14 @@ type Window struct {
 	// plotAUs is the AU selection as the live loop reads it.
 	selMu   sync.Mutex
 	plotAUs []string
+
+	// Review of a finished video, in the live view's place.
+	reviewing    *reviewState
+	reviewBar    *fyne.Container
+	frameSlider  *widget.Slider
+	frameText    *widget.Label
+	summaryTable *fyne.Container
+	summaryBox   *container.Scroll
 }
 
 // New fills win with FaceMirror's content and menus and registers its drop
@@ -335,6 +343,7 @@ func (w *Window) Add(paths ...string) {
 	added := w.list.Add(files...)
 	for _, e := range added.New {
 		r := newRow(e, func() { w.remove(e.ID) })
+		r.onReview = func() { w.review(e.ID) }
 		w.rows[e.ID] = r
 		w.rowBox.Add(r)
 		w.start(e)
