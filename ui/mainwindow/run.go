@@ -124,16 +124,21 @@ type activeRun struct {
 	outDir string
 	start  time.Time
 
-	mu        sync.Mutex
-	progress  backend.RunProgress
-	stages    map[int]string
-	seen      map[int]int // the highest frame reported per file
-	current   int         // the file that reported last
-	preview   *backend.Preview
-	previewOf int
-	curves    *auplot.Curves
-	curvesOf  int
-	dirty     bool // the curves changed since the last drawing
+	mu       sync.Mutex
+	progress backend.RunProgress
+	stages   map[int]string
+	seen     map[int]int // the highest frame reported per file
+	ended    map[int]bool
+	// focus is the file the live view follows (-1: none yet). Several
+	// files run at once, one per helper; the view stays on one until it
+	// ends, rather than flicking between them.
+	focus   int
+	preview *backend.Preview
+	// curves are the AU curves of each running file (the view's switch
+	// to the next file then shows its whole history), curves[focus] the
+	// ones drawn.
+	curves    map[int]*auplot.Curves
+	dirty     bool // the drawn curves changed since the last drawing
 	cancelled bool
 	// maxLatency is the longest an update of the live view waited for
 	// the UI goroutine, over updates; both are touched on the UI
@@ -141,6 +146,8 @@ type activeRun struct {
 	maxLatency time.Duration
 	updates    int
 	slow       int // updates that waited longer than slowUpdate
+	// cancelledAt is when Cancel was pressed (UI goroutine only).
+	cancelledAt time.Time
 }
 
 func (ar *activeRun) noteLatency(d time.Duration) {
@@ -163,14 +170,16 @@ func (ar *activeRun) onProgress(p backend.RunProgress) {
 func (ar *activeRun) onStage(file int, stage string) {
 	ar.mu.Lock()
 	ar.stages[file] = stage
-	ar.current = file
+	ar.follow(file)
 	ar.mu.Unlock()
 }
 
 func (ar *activeRun) onPreview(file int, p backend.Preview) {
 	ar.mu.Lock()
-	ar.preview, ar.previewOf, ar.current = &p, file, file
 	ar.seen[file] = max(ar.seen[file], p.Frame+1)
+	if ar.follow(file) {
+		ar.preview = &p
+	}
 	ar.mu.Unlock()
 }
 
@@ -178,14 +187,47 @@ func (ar *activeRun) onAUs(file int, a backend.FrameAUs) {
 	ar.mu.Lock()
 	defer ar.mu.Unlock()
 	ar.seen[file] = max(ar.seen[file], a.Frame+1)
-	ar.current = file
-	if ar.curves == nil || ar.curvesOf != file {
-		ar.curves, ar.curvesOf = auplot.NewCurves(a.Names), file
+	shown := ar.follow(file)
+	if ar.ended[file] {
+		return
+	}
+	c := ar.curves[file]
+	if c == nil {
+		c = auplot.NewCurves(a.Names)
+		ar.curves[file] = c
 	}
 	// A malformed event is not worth stopping the run for.
-	if ar.curves.Add(a.Side, a.Frame, a.Time, a.Intensity) == nil {
+	if c.Add(a.Side, a.Frame, a.Time, a.Intensity) == nil && shown {
 		ar.dirty = true
 	}
+}
+
+// onFileEnded lets the live view move on to another file.
+func (ar *activeRun) onFileEnded(file int) {
+	ar.mu.Lock()
+	ar.ended[file] = true
+	if file != ar.focus {
+		delete(ar.curves, file)
+	}
+	ar.mu.Unlock()
+}
+
+// follow reports whether the live view shows file, making it the one
+// shown when the view follows none or one that has ended. ar.mu is held.
+func (ar *activeRun) follow(file int) bool {
+	if ar.ended[file] {
+		return false
+	}
+	if ar.focus < 0 || ar.ended[ar.focus] {
+		if ar.focus != file {
+			// The last file's curves and picture go; the next file's
+			// are drawn (dirty with no curves clears the plot).
+			delete(ar.curves, ar.focus)
+			ar.preview, ar.dirty = nil, true
+		}
+		ar.focus = file
+	}
+	return ar.focus == file
 }
 
 // snapshot is what the live loop hands to the UI goroutine.
@@ -198,6 +240,8 @@ type snapshot struct {
 	preview  *backend.Preview
 	plot     image.Image
 	asym     string
+	// clear: the view follows another file, whose curves have not come.
+	clear bool
 }
 
 // take copies the state for display and draws the plot if the curves
@@ -206,7 +250,7 @@ type snapshot struct {
 func (ar *activeRun) take(selected []string) snapshot {
 	ar.mu.Lock()
 	s := snapshot{
-		progress: ar.progress, current: ar.current, stage: ar.stages[ar.current],
+		progress: ar.progress, current: ar.focus, stage: ar.stages[ar.focus],
 		seen: make(map[int]int, len(ar.seen)), stages: make(map[int]string, len(ar.stages)),
 		preview: ar.preview,
 	}
@@ -217,8 +261,9 @@ func (ar *activeRun) take(selected []string) snapshot {
 		s.stages[k] = v
 	}
 	ar.preview = nil
-	curves := ar.curves
+	curves := ar.curves[ar.focus]
 	draw := ar.dirty && curves != nil
+	s.clear = ar.dirty && curves == nil
 	ar.dirty = false
 	var img image.Image
 	var asym string
@@ -543,7 +588,8 @@ func (w *Window) beginRun(entries []videolist.Entry, rs backend.RunSettings) {
 	ctx, cancel := context.WithCancel(w.ctx)
 	ar := &activeRun{
 		cancel: cancel, mode: rs.Mode, outDir: rs.OutDir, start: time.Now(),
-		stages: map[int]string{}, seen: map[int]int{},
+		stages: map[int]string{}, seen: map[int]int{}, ended: map[int]bool{}, focus: -1,
+		curves: map[int]*auplot.Curves{},
 	}
 	for _, e := range entries {
 		ar.ids = append(ar.ids, e.ID)
@@ -573,7 +619,10 @@ func (w *Window) beginRun(entries []videolist.Entry, rs backend.RunSettings) {
 
 	ev := backend.RunEvents{
 		Progress: ar.onProgress, Stage: ar.onStage, Preview: ar.onPreview, AUs: ar.onAUs,
-		File: func(r backend.FileResult) { w.Post(func() { w.fileEnded(ar, r) }) },
+		File: func(r backend.FileResult) {
+			ar.onFileEnded(r.File)
+			w.Post(func() { w.fileEnded(ar, r) })
+		},
 	}
 	live := make(chan struct{})
 	w.wg.Add(2)
@@ -654,12 +703,19 @@ func (w *Window) showLive(ar *activeRun, s snapshot) {
 		}
 		r.setRun(st)
 	}
-	if pv := s.preview; pv != nil {
+	if s.current >= 0 && s.current < len(ar.files) {
 		w.liveTitle.SetText("Live view: " + filepath.Base(ar.files[s.current]))
+	}
+	if pv := s.preview; pv != nil {
 		for i, img := range []image.Image{pv.Source, pv.Left, pv.Right} {
 			w.preview[i].Image = img
 			w.preview[i].Refresh()
 		}
+	}
+	if s.clear {
+		w.plot.Image = nil
+		w.plot.Refresh()
+		w.asymText.SetText("")
 	}
 	if s.plot != nil {
 		w.plot.Image = s.plot
@@ -764,6 +820,10 @@ func (w *Window) runEnded(ar *activeRun, results []backend.FileResult) {
 		counts[r.Outcome]++
 	}
 	elapsed := time.Since(ar.start).Round(time.Second)
+	if w.cfg.Log != nil && !ar.cancelledAt.IsZero() {
+		// Process returns once every helper has exited.
+		w.cfg.Log("run cancelled: its helpers had stopped %s after Cancel", time.Since(ar.cancelledAt).Round(time.Millisecond))
+	}
 	if w.cfg.Log != nil {
 		w.cfg.Log("run of %d files ended after %s; the UI goroutine took up to %s to show an update, %d of %d updates waited over %s",
 			len(ar.files), elapsed, ar.maxLatency.Round(time.Millisecond), ar.slow, ar.updates, slowUpdate)
@@ -837,6 +897,7 @@ func (w *Window) cancelRun() {
 	w.run.mu.Lock()
 	w.run.cancelled = true
 	w.run.mu.Unlock()
+	w.run.cancelledAt = time.Now()
 	w.run.cancel()
 	w.cancelButton.Disable()
 	w.progressText.SetText("Cancelling…")

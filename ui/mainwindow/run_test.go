@@ -12,6 +12,7 @@ import (
 	"fyne.io/fyne/v2/test"
 	"fyne.io/fyne/v2/widget"
 
+	"facemirror/ui/auplot"
 	"facemirror/ui/backend"
 )
 
@@ -358,5 +359,42 @@ func TestReview(t *testing.T) {
 	h.pump.until(t, "the second run has ended", func() bool { return h.w.run == nil && fake.callCount("process") == 2 })
 	if h.w.reviewing != nil || h.w.summaryBox.Visible() {
 		t.Error("the review stayed during a new run")
+	}
+}
+
+// With two files processed at once, the live view follows the first until
+// it ends, then the other.
+func TestLiveViewFollowsOneFile(t *testing.T) {
+	ar := &activeRun{stages: map[int]string{}, seen: map[int]int{}, ended: map[int]bool{}, focus: -1,
+		curves: map[int]*auplot.Curves{}}
+	aus := func(file, frame int) {
+		ar.onAUs(file, backend.FrameAUs{Side: backend.SideLeft, Frame: frame, Time: float64(frame) / 30,
+			Names: fakeAUNames, Intensity: make([]float64, len(fakeAUNames))})
+	}
+	pic := func(file int) { ar.onPreview(file, backend.Preview{Frame: 5, Source: grey480()}) }
+	ar.onStage(0, "tracking")
+	ar.onStage(1, "tracking")
+	aus(0, 0)
+	aus(1, 0)
+	aus(1, 1)
+	pic(1)
+	pic(0)
+	s := ar.take([]string{"AU01"})
+	if s.current != 0 || s.preview == nil || ar.curves[0].Len(backend.SideLeft) != 1 || s.plot == nil {
+		t.Fatalf("following file %d, preview %v, %d frames of curves: want file 0's", s.current, s.preview != nil, ar.curves[0].Len(backend.SideLeft))
+	}
+	if s.seen[1] != 6 {
+		t.Errorf("file 1's progress %d frames, want 6 (its preview of frame 5)", s.seen[1])
+	}
+	pic(1) // not shown
+	if ar.take(nil).preview != nil {
+		t.Error("file 1's picture shown while file 0 runs")
+	}
+	ar.onFileEnded(0)
+	aus(0, 1) // late: ignored
+	aus(1, 2)
+	s = ar.take([]string{"AU01"})
+	if s.current != 1 || ar.curves[1].Len(backend.SideLeft) != 3 || s.plot == nil || ar.curves[0] != nil {
+		t.Errorf("after file 0 ended: following %d with %d frames of curves, want file 1 with its 3", s.current, ar.curves[1].Len(backend.SideLeft))
 	}
 }

@@ -45,6 +45,13 @@ const (
 	EmptyHint = "Drop patient videos here or use File ▸ Add videos…"
 )
 
+// addFolderShortcut is Ctrl+Shift+O, openOutShortcut Ctrl+Shift+F (for
+// folder).
+var (
+	addFolderShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+	openOutShortcut   = &desktop.CustomShortcut{KeyName: fyne.KeyF, Modifier: fyne.KeyModifierShortcutDefault | fyne.KeyModifierShift}
+)
+
 // startShortcut is Ctrl+Enter (Cmd+Enter on macOS): Start.
 var startShortcut = &desktop.CustomShortcut{KeyName: fyne.KeyReturn, Modifier: fyne.KeyModifierShortcutDefault}
 
@@ -200,11 +207,17 @@ func New(ctx context.Context, win fyne.Window, b backend.Backend, cfg Config) *W
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { w.pickFiles() })
 	c.AddShortcut(startShortcut, func(fyne.Shortcut) { w.startRun() })
+	c.AddShortcut(addFolderShortcut, func(fyne.Shortcut) { w.pickFolderToAdd() })
+	c.AddShortcut(openOutShortcut, func(fyne.Shortcut) { w.openOutDir() })
 	c.AddShortcut(exportAUsShortcut, func(fyne.Shortcut) { w.export(backend.ExportAUs) })
 	c.AddShortcut(exportSummaryShortcut, func(fyne.Shortcut) { w.export(backend.ExportSummary) })
 	c.AddShortcut(&desktop.CustomShortcut{KeyName: fyne.KeyEnter, Modifier: fyne.KeyModifierShortcutDefault},
 		func(fyne.Shortcut) { w.startRun() })
 	c.SetOnTypedKey(func(k *fyne.KeyEvent) {
+		if k.Name == fyne.KeyF1 {
+			w.showAbout()
+			return
+		}
 		if k.Name != fyne.KeyEscape {
 			return
 		}
@@ -308,17 +321,21 @@ func (w *Window) menu() *fyne.MainMenu {
 	w.addItem.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyO, Modifier: fyne.KeyModifierShortcutDefault}
 	w.addItem.Disabled = w.cfg.PickFiles == nil
 	w.folderItem = fyne.NewMenuItem(AddFolderLabel, w.pickFolderToAdd)
+	w.folderItem.Shortcut = addFolderShortcut
 	w.folderItem.Disabled = w.cfg.PickFolder == nil
 	// Fyne's driver supplies the action of an item marked IsQuit: close
 	// every window and end the application.
 	quit := fyne.NewMenuItem(QuitLabel, nil)
 	quit.IsQuit = true
+	about := fyne.NewMenuItem(AboutLabel, w.showAbout)
+	about.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyF1}
 	w.startItem = fyne.NewMenuItem(StartLabel, w.startRun)
 	w.startItem.Shortcut = startShortcut
 	w.cancelItem = fyne.NewMenuItem(CancelLabel, w.cancelRun)
 	w.cancelItem.Shortcut = &desktop.CustomShortcut{KeyName: fyne.KeyEscape}
 	w.cancelItem.Disabled = true
 	w.openOutItem = fyne.NewMenuItem(OpenOutLabel, w.openOutDir)
+	w.openOutItem.Shortcut = openOutShortcut
 	w.openOutItem.Disabled = true
 	w.exportAUsItem = fyne.NewMenuItem(ExportAUsLabel, func() { w.export(backend.ExportAUs) })
 	w.exportAUsItem.Shortcut = exportAUsShortcut
@@ -330,7 +347,7 @@ func (w *Window) menu() *fyne.MainMenu {
 		fyne.NewMenu("File", w.addItem, w.folderItem, fyne.NewMenuItemSeparator(), w.startItem, w.cancelItem,
 			fyne.NewMenuItemSeparator(), w.exportAUsItem, w.exportSummaryItem, w.openOutItem,
 			fyne.NewMenuItemSeparator(), quit),
-		fyne.NewMenu("Help", fyne.NewMenuItem(AboutLabel, w.showAbout)),
+		fyne.NewMenu("Help", about),
 	)
 }
 

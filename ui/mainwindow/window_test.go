@@ -480,3 +480,18 @@ func TestCloseStopsWork(t *testing.T) {
 		t.Error("work went on after Close")
 	}
 }
+
+// Every menu command has a keyboard shortcut.
+func TestMenuShortcuts(t *testing.T) {
+	h := newHarness(t, newFake(), Config{PickFiles: func() ([]string, error) { return nil, nil }})
+	for _, menu := range h.win.MainMenu().Items {
+		for _, it := range menu.Items {
+			if it.IsSeparator || it.IsQuit {
+				continue // Fyne's driver gives Quit its platform's shortcut
+			}
+			if it.Shortcut == nil {
+				t.Errorf("%s ▸ %s has no shortcut", menu.Label, it.Label)
+			}
+		}
+	}
+}
