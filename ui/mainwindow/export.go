@@ -27,9 +27,9 @@ var (
 )
 
 // finished returns the results of the entries whose last run gave outputs,
-// in the list's order.
+// in the list's order: the selected ones, or all when none is selected.
 func (w *Window) finished() []backend.FileResult {
-	var out []backend.FileResult
+	var all, selected []backend.FileResult
 	for _, e := range w.list.Entries() {
 		r, ok := w.rows[e.ID]
 		if !ok || r.result == nil {
@@ -37,10 +37,16 @@ func (w *Window) finished() []backend.FileResult {
 		}
 		switch r.result.Outcome {
 		case backend.Done, backend.NoFace, backend.Skipped:
-			out = append(out, *r.result)
+			all = append(all, *r.result)
+			if r.selected {
+				selected = append(selected, *r.result)
+			}
 		}
 	}
-	return out
+	if len(selected) > 0 {
+		return selected
+	}
+	return all
 }
 
 // export asks where to save and writes the export of every finished video,

@@ -16,8 +16,12 @@ import (
 	"facemirror/ui/videolist"
 )
 
-// ReviewLabel is the row button that shows a finished video's results.
-const ReviewLabel = "Review"
+// ReviewLabel is the row button that shows a finished video's results;
+// SelectLabel the check that picks finished videos for the exports.
+const (
+	ReviewLabel = "Review"
+	SelectLabel = "Select"
+)
 
 // reviewState is the finished video shown in the live view's place.
 type reviewState struct {

@@ -32,6 +32,8 @@ type row struct {
 	locked bool
 	// result is how the entry's last run ended; nil before that.
 	result *backend.FileResult
+	// selected marks a finished entry for the exports.
+	selected bool
 	// mirrored are the first frames of the written left- and
 	// right-mirrored videos, once a run has made them.
 	mirrored [2]image.Image
@@ -156,9 +158,11 @@ func (r *row) CreateRenderer() fyne.WidgetRenderer {
 	})
 	rr.review.Importance = widget.LowImportance
 	rr.review.Hide()
+	rr.selectBox = widget.NewCheck(SelectLabel, func(on bool) { r.selected = on })
+	rr.selectBox.Hide()
 
 	body := container.NewBorder(nil, nil,
-		container.NewVBox(thumb), container.NewVBox(rr.remove, rr.review), text)
+		container.NewVBox(thumb), container.NewVBox(rr.remove, rr.review, rr.selectBox), text)
 	rr.root = container.NewStack(rr.card, container.NewPadded(body))
 	rr.objects = []fyne.CanvasObject{rr.root}
 	r.rend = rr
@@ -188,6 +192,7 @@ type rowRenderer struct {
 	mirrorBox  *fyne.Container
 	remove     *widget.Button
 	review     *widget.Button
+	selectBox  *widget.Check
 	objects    []fyne.CanvasObject
 }
 
@@ -275,8 +280,12 @@ func (rr *rowRenderer) refreshRun() {
 	}
 	if r.reviewable() && !r.locked {
 		rr.review.Show()
+		rr.selectBox.Checked = r.selected
+		rr.selectBox.Refresh()
+		rr.selectBox.Show()
 	} else {
 		rr.review.Hide()
+		rr.selectBox.Hide()
 	}
 	st := r.run
 	if st == nil {

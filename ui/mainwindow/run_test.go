@@ -398,3 +398,42 @@ func TestLiveViewFollowsOneFile(t *testing.T) {
 		t.Errorf("after file 0 ended: following %d with %d frames of curves, want file 1 with its 3", s.current, ar.curves[1].Len(backend.SideLeft))
 	}
 }
+
+// The exports take the selected finished videos, or all when none is
+// selected.
+func TestExportSelection(t *testing.T) {
+	fake := newFake()
+	h := newHarness(t, fake, Config{SaveFile: func(title, dir, name string) (string, error) { return "/exports/x.csv", nil }})
+	h.addReady(t, "a.mp4", "b.mp4", "c.mp4")
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && fake.callCount("process") == 1 })
+	exported := func() []string {
+		h.w.export(backend.ExportAUs)
+		n := len(fake.exports) + 1
+		h.pump.until(t, "the export", func() bool { return fake.callCount("export") == n && !h.w.exporting })
+		var names []string
+		for _, r := range fake.exports[n-1].results {
+			names = append(names, filepath.Base(r.Path))
+		}
+		return names
+	}
+	if got := exported(); !slices.Equal(got, []string{"a.mp4", "b.mp4", "c.mp4"}) {
+		t.Errorf("nothing selected: exported %q, want all", got)
+	}
+	for _, name := range []string{"c.mp4", "a.mp4"} {
+		var box *widget.Check
+		walk(h.row(name), func(o fyne.CanvasObject) bool {
+			if c, ok := o.(*widget.Check); ok && c.Text == SelectLabel {
+				box = c
+			}
+			return box == nil
+		})
+		if box == nil {
+			t.Fatalf("row %s has no %s check", name, SelectLabel)
+		}
+		test.Tap(box)
+	}
+	if got := exported(); !slices.Equal(got, []string{"a.mp4", "c.mp4"}) {
+		t.Errorf("a and c selected: exported %q", got)
+	}
+}
