@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"time"
 
+	"facemirror/internal/atomicfile"
 	"facemirror/models"
 	"facemirror/pipeline/encode"
 )
@@ -168,7 +169,7 @@ func (j *job) writeManifest(outcome string, outputs []string) error {
 	if err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
-	if err := writeFileAtomic(j.out.manifest, append(b, '\n')); err != nil {
+	if err := atomicfile.WriteBytes(j.out.manifest, append(b, '\n')); err != nil {
 		return fmt.Errorf("manifest: %w", err)
 	}
 	j.mu.Lock()
@@ -227,34 +228,6 @@ func (j *job) completeBefore() bool {
 	j.frames, j.faces = m.Video.Frames, m.Video.FaceFrames
 	j.mu.Unlock()
 	return true
-}
-
-// writeFileAtomic writes data to a temporary file beside path and renames
-// it onto path, so that path is complete or absent.
-func writeFileAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".tmp-*")
-	if err != nil {
-		return err
-	}
-	tmp := f.Name()
-	_, err = f.Write(data)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Chmod(tmp, 0o644)
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return err
-	}
-	return nil
 }
 
 // Completed reports, for each input, whether a Run with opts and

@@ -2,10 +2,9 @@ package asymmetry
 
 import (
 	"bufio"
+	"facemirror/internal/atomicfile"
 	"fmt"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 )
 
@@ -135,49 +134,11 @@ func appendFixed(b []byte, v float64, prec int) []byte {
 	return append(b[:start], b[start+1:]...)
 }
 
-// writeAtomic fills a temporary file beside path through write, syncs it
-// and renames it over path, so that readers see either the old file or
-// the complete new one. On any error the temporary file is removed and
-// path is left as it was.
-func writeAtomic(path string, write func(*bufio.Writer) error) (err error) {
-	tmp, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*.tmp")
-	if err != nil {
+// writeAtomic writes path through write, never leaving it half written
+// (see package internal/atomicfile).
+func writeAtomic(path string, write func(*bufio.Writer) error) error {
+	if err := atomicfile.Write(path, write); err != nil {
 		return fmt.Errorf("asymmetry: %s: %w", path, err)
-	}
-	name := tmp.Name()
-	defer func() {
-		if err != nil {
-			tmp.Close()
-			os.Remove(name)
-			err = fmt.Errorf("asymmetry: %s: %w", path, err)
-		}
-	}()
-	bw := bufio.NewWriterSize(tmp, 1<<16)
-	if err := write(bw); err != nil {
-		return err
-	}
-	if err := bw.Flush(); err != nil {
-		return err
-	}
-	// CreateTemp makes the file private; give it the mode of an ordinary
-	// new output file.
-	if err := tmp.Chmod(0o644); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	if err := os.Rename(name, path); err != nil {
-		return err
-	}
-	// Make the rename durable too; the new file is complete either way,
-	// so a failure here is not reported.
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		d.Sync()
-		d.Close()
 	}
 	return nil
 }
