@@ -455,8 +455,13 @@ func (w *Window) setOutDir(dir string) {
 	w.showOutDir()
 }
 
-// pickOutDir runs the native folder dialog off the UI goroutine.
-func (w *Window) pickOutDir() {
+// pickOutDir asks for the output folder.
+func (w *Window) pickOutDir() { w.withFolder(w.setOutDir) }
+
+// withFolder runs the native folder dialog off the UI goroutine, since it
+// blocks until the user answers, and then use with the chosen folder on the
+// UI goroutine; a failed dialog is reported, a cancelled one does nothing.
+func (w *Window) withFolder(use func(dir string)) {
 	if w.cfg.PickFolder == nil || w.picking {
 		return
 	}
@@ -469,7 +474,7 @@ func (w *Window) pickOutDir() {
 			case err != nil:
 				w.setNotice(err.Error(), widget.DangerImportance)
 			case dir != "":
-				w.setOutDir(dir)
+				use(dir)
 			}
 		})
 	}()

@@ -36,6 +36,20 @@ func (h *harness) addReady(t *testing.T, names ...string) {
 	})
 }
 
+// untilStarted runs scheduled updates until the fake run has started a
+// file.
+func (h *harness) untilStarted(t *testing.T) {
+	t.Helper()
+	h.pump.until(t, "a file's run has started", func() bool {
+		select {
+		case <-h.fake.runStarted:
+			return true
+		default:
+			return false
+		}
+	})
+}
+
 // overlayButton finds a button in the topmost dialog.
 func (h *harness) overlayButton(text string) *widget.Button {
 	top := h.win.Canvas().Overlays().Top()
@@ -83,14 +97,7 @@ func TestRunLiveView(t *testing.T) {
 	h := newHarness(t, fake, Config{})
 	h.addReady(t, "a.mp4")
 	test.Tap(button(h.win.Canvas().Content(), StartLabel))
-	h.pump.until(t, "a file's run has started", func() bool {
-		select {
-		case <-fake.runStarted:
-			return true
-		default:
-			return false
-		}
-	})
+	h.untilStarted(t)
 	h.pump.until(t, "the live view shows the frame", func() bool {
 		return h.w.preview[1].Image != nil && h.w.plot.Image != nil
 	})
@@ -121,14 +128,7 @@ func TestRunCancel(t *testing.T) {
 	h.addReady(t, "a.mp4", "b.mp4")
 	// Ctrl+Enter starts, Esc cancels.
 	h.win.Canvas().(interface{ TypedShortcut(fyne.Shortcut) }).TypedShortcut(startShortcut)
-	h.pump.until(t, "a file's run has started", func() bool {
-		select {
-		case <-fake.runStarted:
-			return true
-		default:
-			return false
-		}
-	})
+	h.untilStarted(t)
 	h.pump.until(t, "the run shows", func() bool { return h.w.run != nil && !h.w.cancelButton.Disabled() })
 	h.win.Canvas().OnTypedKey()(&fyne.KeyEvent{Name: fyne.KeyEscape})
 	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil && h.fake.callCount("process") == 1 })

@@ -485,24 +485,7 @@ func (w *Window) pickFiles() {
 
 // pickFolderToAdd adds the videos and images of a folder chosen in the
 // native dialog, and of its subfolders.
-func (w *Window) pickFolderToAdd() {
-	if w.cfg.PickFolder == nil || w.picking {
-		return
-	}
-	w.setPicking(true)
-	go func() {
-		dir, err := pickFolder(w.cfg.PickFolder)
-		w.Post(func() {
-			w.setPicking(false)
-			switch {
-			case err != nil:
-				w.setNotice(err.Error(), widget.DangerImportance)
-			case dir != "":
-				w.Add(dir)
-			}
-		})
-	}()
-}
+func (w *Window) pickFolderToAdd() { w.withFolder(func(dir string) { w.Add(dir) }) }
 
 // setPicking disables Add videos… while a dialog is open, so that only one
 // can be.
