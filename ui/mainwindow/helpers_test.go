@@ -162,7 +162,9 @@ func (f *fakeBackend) Process(ctx context.Context, files []string, s backend.Run
 				ev.AUs(i, backend.FrameAUs{Side: backend.SideLeft, Frame: fr, Time: float64(fr) / 30, Names: fakeAUNames, Intensity: v})
 				ev.AUs(i, backend.FrameAUs{Side: backend.SideRight, Frame: fr, Time: float64(fr) / 30, Names: fakeAUNames, Intensity: v})
 			}
-			ev.Preview(i, backend.Preview{Frame: 29, Source: grey480(), Left: grey480(), Right: grey480()})
+			if s.Mode.Mirrors() {
+				ev.Preview(i, backend.Preview{Frame: 29, Source: grey480(), Left: grey480(), Right: grey480()})
+			}
 			ev.Progress(backend.RunProgress{Files: len(files), FilesDone: done, Frames: 300 * len(files), FramesDone: 300*done + 30, Rate: 30, Left: 9 * time.Second, LeftKnown: true})
 			f.runStarted <- struct{}{}
 			if gate != nil {

@@ -710,6 +710,14 @@ func (w *Window) showLive(ar *activeRun, s snapshot) {
 	}
 	if s.current >= 0 && s.current < len(ar.files) {
 		w.liveTitle.SetText("Live view: " + filepath.Base(ar.files[s.current]))
+		// Mode AUs only writes no pictures, so no previews come: the
+		// video's first frame stands for it.
+		if ar.mode == backend.ModeAUs {
+			if e, ok := w.list.Entry(ar.ids[s.current]); ok && w.preview[0].Image != e.Thumbnail {
+				w.preview[0].Image = e.Thumbnail
+				w.preview[0].Refresh()
+			}
+		}
 	}
 	if pv := s.preview; pv != nil {
 		for i, img := range []image.Image{pv.Source, pv.Left, pv.Right} {

@@ -437,3 +437,21 @@ func TestExportSelection(t *testing.T) {
 		t.Errorf("a and c selected: exported %q", got)
 	}
 }
+
+// In mode AUs only no pictures are made: the live view shows the video's
+// first frame, and the curves.
+func TestLiveViewAUsOnly(t *testing.T) {
+	fake := newFake()
+	fake.runGate = make(chan struct{})
+	h := newHarness(t, fake, Config{})
+	h.w.modeRadio.SetSelected(backend.ModeAUs.Label())
+	h.addReady(t, "a.mp4")
+	test.Tap(button(h.win.Canvas().Content(), StartLabel))
+	h.untilStarted(t)
+	h.pump.until(t, "the live view shows", func() bool { return h.w.preview[0].Image != nil && h.w.plot.Image != nil })
+	if e := h.w.list.Entries()[0]; h.w.preview[0].Image != e.Thumbnail || h.w.preview[1].Image != nil {
+		t.Error("mode AUs only: the live view should show the first frame and no mirrored faces")
+	}
+	close(fake.runGate)
+	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil })
+}
