@@ -59,15 +59,16 @@ func (j *job) runMirrorVideo(q *queued) {
 		req.SourceAUs = true
 	}
 	mirrored := 0 // frames counted for progress; a retry starts again at 0
-	started := false
+	last := -1    // the last source frame tracked
 	res, err := helper.Mirror(j.ctx, r.pool, req, helper.MirrorEvents{
 		Source: func(i int, fr openface.FrameResult) error {
 			// Frame 0 again: the pool runs the request again after its
 			// helper crashed.
-			if i == 0 && started {
+			if i == 0 && last >= 0 {
 				stage.retried()
+				j.warnRetry(last+1, 0)
 			}
-			started = true
+			last = max(last, i)
 			return j.add(q.c, i, fr)
 		},
 		Progress: func(i int) error {

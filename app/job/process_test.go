@@ -637,6 +637,10 @@ func TestProcessIsDeterministicAndSurvivesAHelperCrash(t *testing.T) {
 	if err := again.report.Files[0].Err; err != nil {
 		t.Fatalf("the run with a killed helper failed: %v", err)
 	}
+	// The report says so, for the window's row and the manifest.
+	if w := again.report.Files[0].Warnings; len(w) != 1 || !strings.Contains(w[0], "processed again by a fresh helper") {
+		t.Errorf("warnings %q, want one about the retry", w)
+	}
 	a, b := first.bytes(t, v01), again.bytes(t, v01)
 	if !bytes.Equal(a, b) {
 		t.Errorf("two runs on %d helpers wrote different CSVs (%d and %d bytes)", testWorkers, len(a), len(b))
