@@ -121,29 +121,36 @@ func TestAUs(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			dst := filepath.Join(dir, "aus.csv")
-			rep, err := AUs(dst, c.videos)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.Rows != c.rows || !slices.Equal(rep.Skipped, c.skipped) {
-				t.Errorf("report %+v, want %d rows, skipped %q", rep, c.rows, c.skipped)
-			}
-			got, err := os.ReadFile(dst)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if want := c.want(t); string(got) != want {
-				t.Errorf("export:\n%s\nwant:\n%s", got, want)
-			}
-			if names := entries(t, dir); !slices.Equal(names, []string{"aus.csv"}) {
-				t.Errorf("folder holds %v", names)
-			}
-			if st, err := os.Stat(dst); err != nil || st.Mode().Perm() != 0o644 {
-				t.Errorf("mode %v, %v", st.Mode(), err)
-			}
+			checkExport(t, AUs, "aus.csv", c.videos, c.want(t), c.rows, c.skipped)
 		})
+	}
+}
+
+// checkExport runs export into a new folder and checks its report and its
+// file, and that nothing else is left there.
+func checkExport(t *testing.T, export func(string, []Video) (Report, error), name string, videos []Video, want string, rows int, skipped []string) {
+	t.Helper()
+	dir := t.TempDir()
+	dst := filepath.Join(dir, name)
+	rep, err := export(dst, videos)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Rows != rows || !slices.Equal(rep.Skipped, skipped) {
+		t.Errorf("report %+v, want %d rows, skipped %q", rep, rows, skipped)
+	}
+	got, err := os.ReadFile(dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(got) != want {
+		t.Errorf("export:\n%s\nwant:\n%s", got, want)
+	}
+	if names := entries(t, dir); !slices.Equal(names, []string{name}) {
+		t.Errorf("folder holds %v", names)
+	}
+	if st, err := os.Stat(dst); err != nil || st.Mode().Perm() != 0o644 {
+		t.Errorf("mode %v, %v", st.Mode(), err)
 	}
 }
 
@@ -179,25 +186,7 @@ func TestSummary(t *testing.T) {
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
-			dir := t.TempDir()
-			dst := filepath.Join(dir, "summary.csv")
-			rep, err := Summary(dst, c.videos)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if rep.Rows != c.rows || !slices.Equal(rep.Skipped, c.skipped) {
-				t.Errorf("report %+v, want %d rows, skipped %q", rep, c.rows, c.skipped)
-			}
-			got, err := os.ReadFile(dst)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if string(got) != c.want {
-				t.Errorf("export:\n%s\nwant:\n%s", got, c.want)
-			}
-			if names := entries(t, dir); !slices.Equal(names, []string{"summary.csv"}) {
-				t.Errorf("folder holds %v", names)
-			}
+			checkExport(t, Summary, "summary.csv", c.videos, c.want, c.rows, c.skipped)
 		})
 	}
 }

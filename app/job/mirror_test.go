@@ -566,21 +566,9 @@ func writeRetimed(t *testing.T, src, dst string, at func(i int) time.Duration) [
 func TestMirrorSurvivesAHelperCrash(t *testing.T) {
 	const src = "videos/v10_grid_talking_frontal_mpeg1_360x288.mpg"
 	clean := runMode(t, t.TempDir(), Options{Mode: ModeMirror, Workers: 1}, src)
-	var once sync.Once
-	killed := make(chan error, 1)
-	crashed := runMode(t, t.TempDir(), Options{Mode: ModeMirror, Workers: 1, Progress: func(p Progress) {
-		if p.FramesDone >= 20 {
-			once.Do(func() { killed <- killHelper() })
-		}
-	}}, src)
-	select {
-	case err := <-killed:
-		if err != nil {
-			t.Fatalf("kill a helper: %v", err)
-		}
-	default:
-		t.Fatal("the run ended before a helper could be killed")
-	}
+	kill, killed := helperKiller(t, 20)
+	crashed := runMode(t, t.TempDir(), Options{Mode: ModeMirror, Workers: 1, Progress: kill}, src)
+	killed()
 	f := crashed.file(t, src)
 	if f.Err != nil {
 		t.Fatalf("the run with a killed helper failed: %v", f.Err)

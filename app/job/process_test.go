@@ -610,27 +610,40 @@ func TestProcessChunkSeams(t *testing.T) {
 	}
 }
 
+// helperKiller returns a Progress function that kills one helper once the
+// run has done frames frame passes, and what checks, after the run, that
+// it did.
+func helperKiller(t *testing.T, frames int) (progress func(Progress), killed func()) {
+	var once sync.Once
+	done := make(chan error, 1)
+	progress = func(p Progress) {
+		if p.FramesDone >= frames {
+			once.Do(func() { done <- killHelper() })
+		}
+	}
+	killed = func() {
+		t.Helper()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Fatalf("kill a helper: %v", err)
+			}
+		default:
+			t.Fatal("the run ended before a helper could be killed")
+		}
+	}
+	return progress, killed
+}
+
 // Two runs with the same number of helpers write the same bytes, even when
 // a helper is killed in the middle of its chunk (the chunk is retried on
 // a fresh helper) and the other inputs of the command differ.
 func TestProcessIsDeterministicAndSurvivesAHelperCrash(t *testing.T) {
 	v01 := processVideos[0]
 	first := sharedRun(t)
-	var once sync.Once
-	killed := make(chan error, 1)
-	again := processInputs(t, testWorkers, func(p Progress) {
-		if p.FramesDone >= 60 {
-			once.Do(func() { killed <- killHelper() })
-		}
-	}, v01)
-	select {
-	case err := <-killed:
-		if err != nil {
-			t.Fatalf("kill a helper: %v", err)
-		}
-	default:
-		t.Fatal("the run ended before a helper could be killed")
-	}
+	kill, killed := helperKiller(t, 60)
+	again := processInputs(t, testWorkers, kill, v01)
+	killed()
 	if !strings.Contains(again.stderr, "retrying once on a fresh helper") {
 		t.Errorf("no retry was logged; helpers' stderr:\n%s", again.stderr)
 	}
