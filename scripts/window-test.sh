@@ -80,6 +80,9 @@ sleep 1
 shot "$out/window-exported.png"
 cp "$work/export/study.csv" "$out/window-export.csv"
 
+# How long the window's updates waited for the UI goroutine during the run.
+grep -h 'window: run' "$work/log" || true
+
 cd "$root"
 go run ./scripts/checkshot -running "$out/window-running.png" -done "$out/window-exported.png" \
 	-csv "$out/window-export.csv" -frames 300,587

@@ -95,14 +95,16 @@ func reviewCurves(rev backend.Review) (*auplot.Curves, error) {
 
 // drawReview draws the reviewed video's curves off the UI goroutine.
 func (w *Window) drawReview(st *reviewState) {
+	w.plotSize()
 	w.selMu.Lock()
 	sel := slices.Clone(w.plotAUs)
+	pw, ph := w.plotPx[0], w.plotPx[1]
 	w.selMu.Unlock()
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		st.mu.Lock()
-		img, err := st.curves.Render(sel, plotPixelsW, plotPixelsH)
+		img, err := st.curves.Render(sel, pw, ph)
 		st.mu.Unlock()
 		w.Post(func() {
 			if w.reviewing != st || err != nil {

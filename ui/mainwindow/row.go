@@ -177,6 +177,7 @@ type rowRenderer struct {
 	card       *canvas.Rectangle
 	thumbBg    *canvas.Rectangle
 	thumb      *canvas.Image
+	thumbShown image.Image // the picture thumb was last refreshed with
 	fileIcon   *widget.Icon
 	name       *widget.Label
 	folder     *widget.TextSegment
@@ -264,7 +265,12 @@ func (rr *rowRenderer) Refresh() {
 		}
 		rr.fileIcon.Show()
 	}
-	rr.thumb.Refresh()
+	// A refreshed picture is scaled again on the UI goroutine, and rows
+	// refresh a few times a second while a run works: only a new one is.
+	if rr.thumbShown != rr.thumb.Image {
+		rr.thumbShown = rr.thumb.Image
+		rr.thumb.Refresh()
+	}
 	rr.refreshRun()
 	rr.root.Refresh()
 }
@@ -323,14 +329,16 @@ func (rr *rowRenderer) refreshRun() {
 	}
 	shown := false
 	for i, img := range r.mirrored {
-		rr.mirrored[i].Image = img
 		if img != nil {
 			rr.mirrored[i].Show()
 			shown = true
 		} else {
 			rr.mirrored[i].Hide()
 		}
-		rr.mirrored[i].Refresh()
+		if rr.mirrored[i].Image != img {
+			rr.mirrored[i].Image = img
+			rr.mirrored[i].Refresh()
+		}
 	}
 	if shown {
 		rr.mirrorBox.Show()

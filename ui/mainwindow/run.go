@@ -60,7 +60,8 @@ var intensityAUs = []string{"AU01", "AU02", "AU04", "AU05", "AU06", "AU07", "AU0
 // goroutine in between.
 const liveInterval = 250 * time.Millisecond
 
-// Plot size in pixels.
+// Plot size in pixels until the plot has been laid out; then it is drawn
+// at the size it is shown (plotSize), so that its text stays crisp.
 const plotPixelsW, plotPixelsH = 900, 520
 
 // settings are the run settings as the window shows them.
@@ -247,7 +248,7 @@ type snapshot struct {
 // take copies the state for display and draws the plot if the curves
 // changed. It runs on the live loop's goroutine, so drawing never stalls
 // the window.
-func (ar *activeRun) take(selected []string) snapshot {
+func (ar *activeRun) take(selected []string, width, height int) snapshot {
 	ar.mu.Lock()
 	s := snapshot{
 		progress: ar.progress, current: ar.focus, stage: ar.stages[ar.focus],
@@ -271,7 +272,7 @@ func (ar *activeRun) take(selected []string) snapshot {
 		// Drawn under the lock: Curves is not safe for concurrent use,
 		// and the events only append, which can wait a few
 		// milliseconds.
-		img, _ = curves.Render(selected, plotPixelsW, plotPixelsH)
+		img, _ = curves.Render(selected, width, height)
 		asym = describeAsymmetry(curves, selected)
 	}
 	ar.mu.Unlock()
@@ -431,11 +432,35 @@ func (w *Window) auSelectionChanged() {
 	}
 }
 
-// canvasImage is an empty picture that keeps its aspect ratio.
+// plotSize notes the plot's size in pixels, for the next drawings, and
+// reports whether it changed. Called on the UI goroutine.
+func (w *Window) plotSize() bool {
+	size := w.plot.Size()
+	scale := float32(1)
+	if c := w.win.Canvas(); c != nil {
+		scale = c.Scale()
+	}
+	pw, ph := int(size.Width*scale), int(size.Height*scale)
+	if pw < 100 || ph < 100 {
+		pw, ph = plotPixelsW, plotPixelsH
+	}
+	w.selMu.Lock()
+	defer w.selMu.Unlock()
+	changed := w.plotPx != [2]int{pw, ph}
+	w.plotPx = [2]int{pw, ph}
+	return changed
+}
+
+// canvasImage is an empty picture that keeps its aspect ratio, for the
+// live view. Its pictures change a few times a second; Fyne's smooth
+// scaling would resample each on the CPU, on the UI goroutine (that and
+// the rows' thumbnails were most of the window's own CPU time during a
+// run, and its updates waited up to 0.4-1.2 s), so the graphics card
+// scales them instead.
 func canvasImage() *canvas.Image {
 	img := canvas.NewImageFromImage(nil)
 	img.FillMode = canvas.ImageFillContain
-	img.ScaleMode = canvas.ImageScaleSmooth
+	img.ScaleMode = canvas.ImageScaleFastest
 	return img
 }
 
@@ -669,8 +694,9 @@ func (w *Window) liveLoop(ar *activeRun, done <-chan struct{}) {
 		}
 		w.selMu.Lock()
 		sel := slices.Clone(w.plotAUs)
+		pw, ph := w.plotPx[0], w.plotPx[1]
 		w.selMu.Unlock()
-		s := ar.take(sel)
+		s := ar.take(sel, pw, ph)
 		posted := time.Now()
 		w.Post(func() {
 			// How long the UI goroutine took to get to this update: the
@@ -706,7 +732,9 @@ func (w *Window) showLive(ar *activeRun, s snapshot) {
 			st.frac = min(1, passes)
 			st.text = fmt.Sprintf("%s · frame %d of %d", stage, min(s.seen[i], n), n)
 		}
-		r.setRun(st)
+		if *r.run != *st {
+			r.setRun(st)
+		}
 	}
 	if s.current >= 0 && s.current < len(ar.files) {
 		w.liveTitle.SetText("Live view: " + filepath.Base(ar.files[s.current]))
@@ -724,6 +752,11 @@ func (w *Window) showLive(ar *activeRun, s snapshot) {
 			w.preview[i].Image = img
 			w.preview[i].Refresh()
 		}
+	}
+	if w.plotSize() {
+		ar.mu.Lock()
+		ar.dirty = true
+		ar.mu.Unlock()
 	}
 	if s.clear {
 		w.plot.Image = nil

@@ -113,10 +113,11 @@ func TestRunLiveView(t *testing.T) {
 	if r := h.row("a.mp4"); r == nil || button(r, RemoveLabel) != nil {
 		t.Error("Remove is offered while the run works")
 	}
-	b := h.w.plot.Image.Bounds()
-	if b.Dx() != plotPixelsW || b.Dy() != plotPixelsH {
-		t.Errorf("plot is %v", b)
-	}
+	// Drawn again at the size it is shown, once that is known.
+	h.pump.until(t, "the plot is drawn at the size it is shown", func() bool {
+		b, size := h.w.plot.Image.Bounds(), h.w.plot.Size()
+		return b.Dx() == int(size.Width) && b.Dy() == int(size.Height)
+	})
 	close(fake.runGate)
 	h.pump.until(t, "the run has ended", func() bool { return h.w.run == nil })
 }
@@ -379,7 +380,7 @@ func TestLiveViewFollowsOneFile(t *testing.T) {
 	aus(1, 1)
 	pic(1)
 	pic(0)
-	s := ar.take([]string{"AU01"})
+	s := ar.take([]string{"AU01"}, 400, 300)
 	if s.current != 0 || s.preview == nil || ar.curves[0].Len(backend.SideLeft) != 1 || s.plot == nil {
 		t.Fatalf("following file %d, preview %v, %d frames of curves: want file 0's", s.current, s.preview != nil, ar.curves[0].Len(backend.SideLeft))
 	}
@@ -387,13 +388,13 @@ func TestLiveViewFollowsOneFile(t *testing.T) {
 		t.Errorf("file 1's progress %d frames, want 6 (its preview of frame 5)", s.seen[1])
 	}
 	pic(1) // not shown
-	if ar.take(nil).preview != nil {
+	if ar.take(nil, 400, 300).preview != nil {
 		t.Error("file 1's picture shown while file 0 runs")
 	}
 	ar.onFileEnded(0)
 	aus(0, 1) // late: ignored
 	aus(1, 2)
-	s = ar.take([]string{"AU01"})
+	s = ar.take([]string{"AU01"}, 400, 300)
 	if s.current != 1 || ar.curves[1].Len(backend.SideLeft) != 3 || s.plot == nil || ar.curves[0] != nil {
 		t.Errorf("after file 0 ended: following %d with %d frames of curves, want file 1 with its 3", s.current, ar.curves[1].Len(backend.SideLeft))
 	}

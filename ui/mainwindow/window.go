@@ -164,9 +164,11 @@ type Window struct {
 	plot      *canvas.Image
 	asymText  *widget.Label
 	auChecks  map[string]*widget.Check
-	// plotAUs is the AU selection as the live loop reads it.
+	// plotAUs is the AU selection and plotPx the plot's size in pixels,
+	// as the live loop reads them.
 	selMu   sync.Mutex
 	plotAUs []string
+	plotPx  [2]int
 
 	// Review of a finished video, in the live view's place.
 	reviewing    *reviewState
@@ -199,6 +201,7 @@ func New(ctx context.Context, win fyne.Window, b backend.Backend, cfg Config) *W
 		slots:   make(chan struct{}, cfg.Parallel),
 		rows:    make(map[videolist.ID]*row),
 	}
+	w.plotPx = [2]int{plotPixelsW, plotPixelsH}
 	win.SetMainMenu(w.menu())
 	win.SetContent(w.build())
 	win.SetOnDropped(func(_ fyne.Position, uris []fyne.URI) { w.dropped(uris) })
