@@ -1,7 +1,11 @@
 // Package mainwindow builds the content of FaceMirror's main window on a
 // given fyne.Window: the list of videos (added by drag-and-drop, the native
-// open dialog or the command line) with each file's facts and first-frame
-// face, the File and Help menus, and the About box.
+// dialogs or the command line) with each file's facts and first-frame face
+// (window.go, row.go); the run's settings, remembered in Fyne's preferences
+// (settings.go); Start, Cancel, progress and each file's outcome (run.go);
+// the live view of the frame being processed and its AU curves (live.go);
+// the review of a finished video (review.go); the AU and summary exports
+// (export.go); the menus and the About box.
 //
 // It does not create the Fyne application, so tests drive it headless with
 // Fyne's test driver; package ui opens the real window. Everything the
