@@ -11,6 +11,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"facemirror/pipeline/asymmetry"
 	"facemirror/pipeline/openfacecsv"
 )
 
@@ -95,8 +96,7 @@ func AUs(dst string, videos []Video) (Report, error) {
 // column, Summary returns an error and dst is left as it was; the report
 // then has no rows but lists the videos left out.
 func Summary(dst string, videos []Video) (Report, error) {
-	// The columns of <stem>_summary.csv, as package asymmetry writes them.
-	want := []string{"item", "kind", "frames", "mean_left", "mean_right", "mean_abs_diff", "asymmetry_index"}
+	want := asymmetry.SummaryColumns()
 	var ins []input
 	var rep Report
 	for _, v := range videos {

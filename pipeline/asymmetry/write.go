@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"strconv"
+	"strings"
 )
 
 // Printing precision: the timestamp and intensities as OpenFace prints
@@ -61,6 +62,12 @@ func (t Table) WriteAsymmetry(path string) error {
 	})
 }
 
+// SummaryColumns returns the header of <stem>_summary.csv, for readers of
+// the file.
+func SummaryColumns() []string {
+	return []string{"item", "kind", "frames", "mean_left", "mean_right", "mean_abs_diff", "asymmetry_index"}
+}
+
 // WriteSummary writes summary rows (<stem>_summary.csv) to path
 // atomically. Means of rows with Frames 0, and the index of rows without
 // HasAI, are written as empty fields.
@@ -81,7 +88,7 @@ func WriteSummary(path string, rows []SummaryRow) error {
 		}
 	}
 	return writeAtomic(path, func(w *bufio.Writer) error {
-		b := []byte("item,kind,frames,mean_left,mean_right,mean_abs_diff,asymmetry_index\n")
+		b := []byte(strings.Join(SummaryColumns(), ",") + "\n")
 		if _, err := w.Write(b); err != nil {
 			return err
 		}
