@@ -12,6 +12,7 @@ import (
 	"facemirror/app"
 	"facemirror/app/export"
 	"facemirror/app/job"
+	"facemirror/pipeline/asymmetry"
 	"facemirror/ui/backend"
 )
 
@@ -98,6 +99,8 @@ func (b desktopBackend) Process(ctx context.Context, files []string, s backend.R
 			File: i, Path: r.File, Err: r.Err, Elapsed: r.Elapsed, Frames: r.Frames, FaceFrames: r.FaceFrames,
 			Outputs: r.Outputs, Warnings: r.Warnings,
 		}
+		o := outputsOf(r.File, r.Outputs)
+		out.Left, out.Right = o.left, o.right
 		switch {
 		case r.Skipped:
 			out.Outcome = backend.Skipped
@@ -160,33 +163,56 @@ func (b desktopBackend) Export(ctx context.Context, kind backend.ExportKind, dst
 	return backend.ExportReport{Rows: rep.Rows, Skipped: rep.Skipped}, err
 }
 
-// exportVideo finds a finished file's CSVs among its outputs by the names
-// every mode gives them.
-func exportVideo(r backend.FileResult) export.Video {
-	base := filepath.Base(r.Path)
+// outputSet is a finished file's outputs by what they hold, found by the
+// names every mode gives them (see app/job's Mode).
+type outputSet struct {
+	sourceCSV, leftCSV, rightCSV, summary string
+	// The written pictures: videos, or PNGs for a still image.
+	left, right, debug string
+}
+
+func outputsOf(path string, outputs []string) outputSet {
+	base := filepath.Base(path)
 	stem := strings.TrimSuffix(base, filepath.Ext(base))
-	v := export.Video{Name: base}
-	for _, o := range r.Outputs {
-		switch filepath.Base(o) {
-		case stem + ".csv":
-			v.Source = o
-		case stem + "_left_mirrored.csv":
-			v.Left = o
-		case stem + "_right_mirrored.csv":
-			v.Right = o
-		case stem + "_summary.csv":
-			v.Summary = o
+	var o outputSet
+	for _, p := range outputs {
+		name := filepath.Base(p)
+		csv := filepath.Ext(name) == ".csv"
+		switch strings.TrimSuffix(name, filepath.Ext(name)) {
+		case stem:
+			if csv {
+				o.sourceCSV = p
+			}
+		case stem + "_left_mirrored":
+			if csv {
+				o.leftCSV = p
+			} else {
+				o.left = p
+			}
+		case stem + "_right_mirrored":
+			if csv {
+				o.rightCSV = p
+			} else {
+				o.right = p
+			}
+		case stem + "_summary":
+			o.summary = p
+		case stem + "_debug":
+			o.debug = p
 		}
 	}
-	return v
+	return o
+}
+
+// exportVideo is what the exports take of a finished file.
+func exportVideo(r backend.FileResult) export.Video {
+	o := outputsOf(r.Path, r.Outputs)
+	return export.Video{Name: filepath.Base(r.Path), Source: o.sourceCSV, Left: o.leftCSV, Right: o.rightCSV, Summary: o.summary}
 }
 
 func (b desktopBackend) Frame(ctx context.Context, path string, index int) (image.Image, error) {
 	return b.d.Frame(ctx, path, index)
 }
-
-// summaryColumns are the columns of <stem>_summary.csv, in order.
-var summaryColumns = []string{"item", "kind", "frames", "mean_left", "mean_right", "mean_abs_diff", "asymmetry_index"}
 
 func (b desktopBackend) Review(ctx context.Context, r backend.FileResult) (backend.Review, error) {
 	v := exportVideo(r)
@@ -217,7 +243,7 @@ func (b desktopBackend) Review(ctx context.Context, r backend.FileResult) (backe
 		if err != nil {
 			return backend.Review{}, err
 		}
-		if len(recs) == 0 || !slices.Equal(recs[0], summaryColumns) {
+		if len(recs) == 0 || !slices.Equal(recs[0], asymmetry.SummaryColumns()) {
 			return backend.Review{}, fmt.Errorf("read summary %s: unexpected header", v.Summary)
 		}
 		for _, rec := range recs[1:] {
@@ -227,27 +253,15 @@ func (b desktopBackend) Review(ctx context.Context, r backend.FileResult) (backe
 			})
 		}
 	}
-	rev.Source = r.Path
-	base := filepath.Base(r.Path)
-	stem := strings.TrimSuffix(base, filepath.Ext(base))
-	for _, o := range r.Outputs {
-		switch strings.TrimSuffix(filepath.Base(o), filepath.Ext(o)) {
-		case stem + "_left_mirrored":
-			if !strings.HasSuffix(o, ".csv") {
-				rev.Left = o
-			}
-		case stem + "_right_mirrored":
-			if !strings.HasSuffix(o, ".csv") {
-				rev.Right = o
-			}
-		case stem + "_debug":
-			// The debug video shows the source with its midline and
-			// landmarks, what the window's first picture is about.
-			rev.Source = o
-		}
+	// The debug video shows the source with its midline and landmarks,
+	// what the window's first picture is about.
+	o := outputsOf(r.Path, r.Outputs)
+	rev.Source, rev.Left, rev.Right = r.Path, o.left, o.right
+	if o.debug != "" {
+		rev.Source = o.debug
 	}
 	if len(rev.Sides) == 0 && rev.Left == "" {
-		return backend.Review{}, fmt.Errorf("%s: no results to review", base)
+		return backend.Review{}, fmt.Errorf("%s: no results to review", filepath.Base(r.Path))
 	}
 	return rev, nil
 }

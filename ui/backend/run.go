@@ -159,8 +159,10 @@ type FileResult struct {
 	// Frames is the number of frames, FaceFrames those with a face.
 	Frames, FaceFrames int
 	// Outputs are the files written (or found, when skipped), the
-	// manifest last.
-	Outputs []string
+	// manifest last; Left and Right among them the left- and
+	// right-mirrored videos (empty when the mode writes none).
+	Outputs     []string
+	Left, Right string
 	// Warnings are things the user should know about the outputs.
 	Warnings []string
 }

@@ -1,7 +1,6 @@
 package mainwindow
 
 import (
-	"context"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -76,7 +75,9 @@ func (w *Window) export(kind backend.ExportKind) {
 			if !strings.EqualFold(filepath.Ext(dst), ".csv") {
 				dst += ".csv"
 			}
-			rep, err = exportCall(w.ctx, w.backend, kind, dst, results)
+			rep, err = recovered("export "+dst, func() (backend.ExportReport, error) {
+				return w.backend.Export(w.ctx, kind, dst, results)
+			})
 		}
 		w.Post(func() {
 			w.exporting = false
@@ -107,14 +108,4 @@ func saveDialog(f func(title, dir, name string) (string, error), title, dir, nam
 		err = fmt.Errorf("save dialog: %w", err)
 	}
 	return path, err
-}
-
-// exportCall calls the backend, turning a panic into an error.
-func exportCall(ctx context.Context, b backend.Backend, kind backend.ExportKind, dst string, results []backend.FileResult) (rep backend.ExportReport, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			err = fmt.Errorf("export %s: internal error: %v", dst, r)
-		}
-	}()
-	return b.Export(ctx, kind, dst, results)
 }

@@ -1,7 +1,6 @@
 package mainwindow
 
 import (
-	"context"
 	"fmt"
 	"image"
 	"path/filepath"
@@ -50,7 +49,7 @@ func (w *Window) review(id videolist.ID) {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		rev, err := reviewCall(w.ctx, w.backend, res)
+		rev, err := recovered("", func() (backend.Review, error) { return w.backend.Review(w.ctx, res) })
 		var curves *auplot.Curves
 		if err == nil {
 			curves, err = reviewCurves(rev)
@@ -134,7 +133,7 @@ func (w *Window) showReviewFrame(i int) {
 			if p == "" {
 				continue
 			}
-			img, err := frameCall(w.ctx, w.backend, p, i)
+			img, err := w.frame(p, i)
 			if err != nil {
 				w.Post(func() { w.setNotice(err.Error(), widget.DangerImportance) })
 				return
@@ -189,22 +188,25 @@ func (w *Window) endReview() {
 	w.liveTitle.SetText("Live view")
 }
 
-// reviewCall calls the backend, turning a panic into an error.
-func reviewCall(ctx context.Context, b backend.Backend, r backend.FileResult) (rev backend.Review, err error) {
-	defer func() {
-		if p := recover(); p != nil {
-			err = fmt.Errorf("internal error: %v", p)
-		}
-	}()
-	return b.Review(ctx, r)
+// frame decodes frame i of a video through the backend.
+func (w *Window) frame(path string, i int) (image.Image, error) {
+	return recovered(fmt.Sprintf("frame %d of %s", i+1, path), func() (image.Image, error) {
+		return w.backend.Frame(w.ctx, path, i)
+	})
 }
 
-// frameCall calls the backend, turning a panic into an error.
-func frameCall(ctx context.Context, b backend.Backend, path string, i int) (img image.Image, err error) {
+// recovered calls f, turning a panic into an error (what: internal
+// error: ...), so that a failing backend costs one answer, never the
+// window.
+func recovered[T any](what string, f func() (T, error)) (v T, err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			err = fmt.Errorf("frame %d of %s: internal error: %v", i+1, path, p)
+			var zero T
+			v, err = zero, fmt.Errorf("internal error: %v", p)
+			if what != "" {
+				err = fmt.Errorf("%s: %w", what, err)
+			}
 		}
 	}()
-	return b.Frame(ctx, path, i)
+	return f()
 }

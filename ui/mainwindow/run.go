@@ -74,7 +74,7 @@ func (w *Window) startRun() {
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
-		done, err := completed(w.ctx, w.backend, files, rs)
+		done, err := recovered("", func() ([]bool, error) { return w.backend.Completed(w.ctx, files, rs) })
 		w.Post(func() {
 			w.checking = false
 			w.setRunning(false)
@@ -96,16 +96,6 @@ func (w *Window) startRun() {
 			w.askRerun(entries, rs, n)
 		})
 	}()
-}
-
-// completed calls the backend, turning a panic into an error.
-func completed(ctx context.Context, b backend.Backend, files []string, s backend.RunSettings) (done []bool, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			done, err = nil, fmt.Errorf("internal error: %v", r)
-		}
-	}()
-	return b.Completed(ctx, files, s)
 }
 
 // askRerun asks what to do with the n entries whose outputs are complete.
@@ -247,36 +237,28 @@ func (w *Window) fileEnded(ar *activeRun, res backend.FileResult) {
 	r.result = &res
 	r.setRun(&runState{outcome: &o, frac: 1, text: text})
 	if o == backend.Done {
-		w.fetchMirrored(r, res.Outputs)
+		w.fetchMirrored(r, res)
 	}
 }
 
 // fetchMirrored shows the first frames of the written mirrored videos in
 // the row, decoded in the background from the files themselves.
-func (w *Window) fetchMirrored(r *row, outputs []string) {
-	var left, right string
-	for _, o := range outputs {
-		stem := strings.TrimSuffix(filepath.Base(o), filepath.Ext(o))
-		switch {
-		case strings.HasSuffix(stem, "_left_mirrored") && !strings.HasSuffix(o, ".csv"):
-			left = o
-		case strings.HasSuffix(stem, "_right_mirrored") && !strings.HasSuffix(o, ".csv"):
-			right = o
-		}
-	}
-	if left == "" || right == "" {
+func (w *Window) fetchMirrored(r *row, res backend.FileResult) {
+	if res.Left == "" || res.Right == "" {
 		return
 	}
 	w.wg.Add(1)
 	go func() {
 		defer w.wg.Done()
 		var imgs [2]image.Image
-		for i, p := range []string{left, right} {
-			frame, err := firstFrameOnly(w.ctx, w.backend, p)
+		for i, p := range []string{res.Left, res.Right} {
+			frame, err := w.frame(p, 0)
 			if err != nil {
 				return
 			}
-			imgs[i] = frame
+			if imgs[i] = thumbnail.Render(frame, nil, thumbPixelsW/2, thumbPixelsH/2); imgs[i] == nil {
+				return
+			}
 		}
 		w.Post(func() { r.setMirrored(imgs[0], imgs[1]) })
 	}()
@@ -414,26 +396,4 @@ func (w *Window) setRunning(on bool) {
 	if !on {
 		w.refreshList()
 	}
-}
-
-// firstFrameOnly is the first frame of a written video, scaled for a row,
-// without a face box: the row shows what the file holds.
-func firstFrameOnly(ctx context.Context, b backend.Backend, path string) (img image.Image, err error) {
-	defer func() {
-		if r := recover(); r != nil {
-			img, err = nil, fmt.Errorf("first frame of %s: internal error: %v", path, r)
-		}
-	}()
-	frame, _, err := b.Thumbnail(ctx, path)
-	if err != nil {
-		return nil, err
-	}
-	if frame == nil {
-		return nil, fmt.Errorf("first frame of %s: %w", path, errNoFrame)
-	}
-	t := thumbnail.Render(frame, nil, thumbPixelsW/2, thumbPixelsH/2)
-	if t == nil {
-		return nil, fmt.Errorf("first frame of %s: %w", path, errNoFrame)
-	}
-	return t, nil
 }
