@@ -178,6 +178,9 @@ type AnalyseResult struct {
 	// frames are not evenly spaced, and videos made from it must keep
 	// each frame's own time.
 	VariableRate bool `json:"variable_rate,omitempty"`
+	// Retried tells that a Pool ran the request again on a fresh helper
+	// after the first one crashed or hung (set here, not by the helper).
+	Retried bool `json:"-"`
 }
 
 // Caller runs a request on a helper; *worker.Client and *worker.Pool are
@@ -237,7 +240,11 @@ func QueryRuntime(ctx context.Context, c Caller) (RuntimeInfo, error) {
 // key what you keep by the index.
 func Analyse(ctx context.Context, c Caller, req AnalyseRequest, onFrame func(index int, r openface.FrameResult) error) (AnalyseResult, error) {
 	var res AnalyseResult
+	retried := false
 	err := c.Call(ctx, KindAnalyse, req, &res, func(e worker.Event) error {
+		// A retry's events carry Attempt 2, also when the first helper
+		// died before streaming anything (a chunk's warm-up).
+		retried = retried || e.Attempt > 1
 		if e.Kind != EventFrame || onFrame == nil {
 			return nil
 		}
@@ -250,6 +257,7 @@ func Analyse(ctx context.Context, c Caller, req AnalyseRequest, onFrame func(ind
 	if err != nil {
 		return AnalyseResult{}, err
 	}
+	res.Retried = retried
 	return res, nil
 }
 
@@ -366,6 +374,8 @@ type MirrorResult struct {
 	// VariableRate tells that the source's frames are unevenly spaced
 	// (see AnalyseResult); the videos keep each frame's own time.
 	VariableRate bool `json:"variable_rate,omitempty"`
+	// Retried: see AnalyseResult.
+	Retried bool `json:"-"`
 }
 
 // MirrorEvents receives what a mirror request streams; nil fields are
@@ -382,7 +392,9 @@ type MirrorEvents struct {
 // (and side).
 func Mirror(ctx context.Context, c Caller, req MirrorRequest, ev MirrorEvents) (MirrorResult, error) {
 	var res MirrorResult
+	retried := false
 	err := c.Call(ctx, KindMirror, req, &res, func(e worker.Event) error {
+		retried = retried || e.Attempt > 1
 		switch e.Kind {
 		case EventProgress:
 			if ev.Progress == nil {
@@ -430,5 +442,6 @@ func Mirror(ctx context.Context, c Caller, req MirrorRequest, ev MirrorEvents) (
 	if err != nil {
 		return MirrorResult{}, err
 	}
+	res.Retried = retried
 	return res, nil
 }

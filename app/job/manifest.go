@@ -12,7 +12,6 @@ import (
 
 	"facemirror/internal/atomicfile"
 	"facemirror/models"
-	"facemirror/pipeline/encode"
 )
 
 // Outcomes a manifest records.
@@ -237,12 +236,7 @@ func (j *job) completeBefore() bool {
 // only what is missing. Each input is hashed, as a Run would, so this
 // reads every input once.
 func Completed(files []string, opts Options) []bool {
-	if opts.Mode == "" {
-		opts.Mode = ModeAUs
-	}
-	if opts.Codec == "" {
-		opts.Codec = encode.H264
-	}
+	opts = opts.withDefaults()
 	r := &run{opts: opts}
 	done := make([]bool, len(files))
 	for i, f := range files {

@@ -66,7 +66,6 @@ func (j *job) runMirrorVideo(q *queued) {
 			// helper crashed.
 			if i == 0 && last >= 0 {
 				stage.retried()
-				j.warnRetry(last+1, 0)
 			}
 			last = max(last, i)
 			return j.add(q.c, i, fr)
@@ -103,6 +102,9 @@ func (j *job) runMirrorVideo(q *queued) {
 		j.mu.Lock()
 		j.vfr = res.VariableRate
 		j.mu.Unlock()
+		if res.Retried {
+			j.warnRetry(0)
+		}
 		err = j.setTotal(res.Frames)
 	}
 	if err != nil {

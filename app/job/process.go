@@ -337,13 +337,19 @@ type queued struct {
 	c   chunk
 }
 
+// withDefaults fills in what empty Options fields mean.
+func (o Options) withDefaults() Options {
+	if o.Mode == "" {
+		o.Mode = ModeAUs
+	}
+	if o.Codec == "" {
+		o.Codec = encode.H264
+	}
+	return o
+}
+
 func newRun(ctx context.Context, files []string, opts Options, workers int) *run {
-	if opts.Mode == "" {
-		opts.Mode = ModeAUs
-	}
-	if opts.Codec == "" {
-		opts.Codec = encode.H264
-	}
+	opts = opts.withDefaults()
 	h := opts.Helpers
 	h.Threads = 1
 	r := &run{
@@ -654,17 +660,12 @@ func (j *job) runChunk(q *queued) {
 	}
 	end := j.requestEnd(q.c)
 	req := helper.AnalyseRequest{Path: j.path, Start: q.c.start, End: end, WarmUp: q.c.warmUp, Aligned: j.run.opts.Aligned}
-	last := -1 // the last frame analysed
 	res, err := helper.Analyse(j.ctx, j.run.pool, req, func(index int, fr openface.FrameResult) error {
-		// A frame again: the pool runs the request again after its
-		// helper crashed or hung.
-		if index <= last {
-			j.warnRetry(last+1, q.c.start)
-			last = -1
-		}
-		last = max(last, index)
 		return j.add(q.c, index, fr)
 	})
+	if err == nil && res.Retried {
+		j.warnRetry(q.c.start)
+	}
 	if err == nil && res.VariableRate {
 		j.mu.Lock()
 		j.vfr = true
@@ -695,11 +696,10 @@ func (j *job) runChunk(q *queued) {
 }
 
 // warnRetry records, for the report and the manifest, that a helper
-// stopped after analysing frames up to index done-1 and that the work from
-// frame from on was done again by a fresh one (indexes from 0; the message
-// counts frames from 1, as the CSV does).
-func (j *job) warnRetry(done, from int) {
-	msg := fmt.Sprintf("a helper stopped (crash or hang) at frame %d; the frames from %d on were processed again by a fresh helper", done+1, from+1)
+// stopped and a fresh one did the work again from frame index from (the
+// message counts frames from 1, as the CSV does).
+func (j *job) warnRetry(from int) {
+	msg := fmt.Sprintf("a helper stopped (crash or hang); the frames from %d on were processed again by a fresh helper", from+1)
 	j.mu.Lock()
 	j.warnings = append(j.warnings, msg)
 	j.mu.Unlock()
