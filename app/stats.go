@@ -19,7 +19,8 @@ const memSampleInterval = 500 * time.Millisecond
 
 // writeStats prints a run's figures for --stats (and make bench): wall
 // time, frames per second with helper start-up and shut-down included,
-// and peak memory of this process and its helpers together, measured two
+// the start-up (from the exec of this process, dynamic loading included,
+// to the first analysed frame), and peak memory of this process and its helpers together, measured two
 // ways. The first, the largest sum of proportional set sizes sampled
 // while the run lasted (peakPSS; see memSampler), is the memory the run
 // takes: shared pages count once. The second adds up each process's peak
@@ -33,6 +34,9 @@ func writeStats(w io.Writer, rep job.Report, peakPSS int64, pssOK bool) {
 		fps = float64(rep.Frames) / secs
 	}
 	fmt.Fprintf(w, "stats: wall %.2f s, %d frames, %.1f frames/s (start-up included)", secs, rep.Frames, fps)
+	if started, err := processStarted(); err == nil && !rep.FirstFrame.IsZero() {
+		fmt.Fprintf(w, ", first frame analysed %.2f s after the process started", rep.FirstFrame.Sub(started).Seconds())
+	}
 	self, ok := selfPeakRSS()
 	if !ok {
 		fmt.Fprintln(w, ", peak memory not available on this system")

@@ -60,6 +60,9 @@ fm() {
 }
 # pss FILE: the peak proportional set size of a --stats line.
 pss() { sed -n 's/.*peak memory \([0-9.]* MB\) (proportional.*/\1/p' "$1" | head -1; }
+# startup FILE: the seconds from the command's exec to its first analysed
+# frame, from a --stats line.
+startup() { sed -n 's/.*first frame analysed \([0-9.]*\) s after.*/\1 s/p' "$1" | head -1; }
 
 # The oracle's first call installs its libraries; its first timed run must
 # not pay for that (nor for a cold disk cache of its binary and models).
@@ -76,7 +79,7 @@ for video in videos/v01_talking_frontal_glasses_480x360.mp4 derived/d04_emotions
 	for workers in 1 2; do
 		st=$work/aus-$short-$workers.txt
 		t=$(fm "$st" --mode aus --out "$work/aus-$short" --workers "$workers" "$src")
-		echo "    aus, whole video, $workers helper(s): $t s, $(ratio "$of" "$t")x OpenFace; peak $(pss "$st") (PSS, all processes)"
+		echo "    aus, whole video, $workers helper(s): $t s, $(ratio "$of" "$t")x OpenFace; peak $(pss "$st") (PSS, all processes); first frame analysed $(startup "$st") after the start"
 	done
 	st=$work/mirror-$short.txt
 	t=$(fm "$st" --mode mirror --out "$work/mirror-$short" "$src")

@@ -175,6 +175,10 @@ type Report struct {
 	// Elapsed is the run's wall time, helper start-up and shut-down
 	// included.
 	Elapsed time.Duration
+	// FirstFrame is when a helper reported the run's first analysed
+	// frame (zero if none was): with the time the process started, what
+	// start-up costs.
+	FirstFrame time.Time
 	// Helpers are the exit states of every helper process the run
 	// started (all have exited when Run returns): their resource
 	// usage.
@@ -255,6 +259,9 @@ func (r *run) report() Report {
 	}
 	report.Helpers = r.pool.ExitStates()
 	report.Elapsed = time.Since(r.start)
+	r.mu.Lock()
+	report.FirstFrame = r.firstAt
+	r.mu.Unlock()
 	return report
 }
 

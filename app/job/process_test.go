@@ -140,6 +140,9 @@ func oneHelperRun(t *testing.T) processRun {
 		start := time.Now()
 		oneHelper.run = processWith(t, dir, Options{Workers: testWorkers}, processVideos...)
 		t.Logf("whole-video run: %d frames in %v on %d helpers", oneHelper.run.report.Frames, time.Since(start).Round(time.Millisecond), testWorkers)
+		if first := oneHelper.run.report.FirstFrame; first.Before(start) || first.After(time.Now()) {
+			t.Errorf("the report's first frame came at %v, not within the run (%v on)", first, start)
+		}
 	})
 	if oneHelper.run.dir == "" {
 		t.Fatal("the one-helper run failed")
