@@ -433,6 +433,7 @@ func (r *run) dispatch() {
 // plan probes the inputs in order and queues their chunks. Probing the
 // next input overlaps with the helpers' work on the previous ones.
 func (r *run) plan() {
+	r.warm()
 	features, featErr := r.loadFeatures(r.opts.Mode != ModeMirror)
 	for _, j := range r.jobs {
 		if j.err == nil && featErr != nil {
@@ -459,6 +460,27 @@ func (r *run) plan() {
 		}
 		j.queue()
 	}
+}
+
+// warm starts the helpers the inputs will need while this process reads
+// its AU models and probes the first input: a tenth of a second of the
+// helpers' start-up on a short video. Not for inputs that do not exist,
+// which fail at once, nor with SkipExisting, where every input may turn
+// out done.
+func (r *run) warm() {
+	if r.opts.SkipExisting {
+		return
+	}
+	n := 0
+	for _, j := range r.jobs {
+		if _, err := os.Stat(j.path); err == nil && j.err == nil {
+			n++
+		}
+	}
+	if n > 0 && r.opts.Split && r.opts.Mode == ModeAUs {
+		n = r.workers
+	}
+	r.pool.Warm(n)
 }
 
 // queue puts the job's chunks in the queue, each with a token, until

@@ -37,11 +37,19 @@ type Pool struct {
 	log  io.Writer
 	sem  chan struct{}
 
-	mu      sync.Mutex
-	idle    []*Client
-	all     []*Client // every helper started, for ExitStates
-	started int
-	closed  bool
+	// warming counts the helpers Warm is starting, which Close waits
+	// for so that none outlives it.
+	warming sync.WaitGroup
+
+	mu   sync.Mutex
+	idle []*Client
+	// starting is the number of helpers Warm is starting; warmed is
+	// closed (and replaced) whenever one of them is ready or failed.
+	starting int
+	warmed   chan struct{}
+	all      []*Client // every helper started, for ExitStates
+	started  int
+	closed   bool
 }
 
 // NewPool returns a pool whose helpers live at most as long as ctx.
@@ -61,11 +69,63 @@ func NewPool(ctx context.Context, opts PoolOptions) *Pool {
 	if opts.Helper.Stderr != nil {
 		opts.Helper.Stderr = &lockedWriter{mu: mu, w: opts.Helper.Stderr}
 	}
-	return &Pool{ctx: ctx, opts: opts, log: log, sem: make(chan struct{}, opts.Size)}
+	return &Pool{ctx: ctx, opts: opts, log: log, sem: make(chan struct{}, opts.Size), warmed: make(chan struct{})}
 }
 
 // Size returns the maximum number of helpers.
 func (p *Pool) Size() int { return p.opts.Size }
+
+// Warm starts up to n helpers (at most Size) in the background, so that
+// their start-up (a third of a second on the development machine, mostly
+// the dynamic loader) overlaps what the caller does before its first
+// request. Requests wait for a helper being warmed rather than start
+// another. A helper that fails to start is dropped silently: the first
+// request that needs it starts another and reports the failure.
+func (p *Pool) Warm(n int) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.closed {
+		return
+	}
+	for range min(n, p.opts.Size) {
+		p.starting++
+		p.warming.Add(1)
+		go p.warmOne(p.nextOptionsLocked())
+	}
+}
+
+// warmOne starts a helper for Warm and puts it with the idle ones.
+func (p *Pool) warmOne(opts Options) {
+	defer p.warming.Done()
+	c, err := Start(p.ctx, opts)
+	if err == nil {
+		p.track(c)
+	}
+	p.mu.Lock()
+	p.starting--
+	close(p.warmed)
+	p.warmed = make(chan struct{})
+	keep := err == nil && !p.closed
+	if keep {
+		p.idle = append(p.idle, c)
+	}
+	p.mu.Unlock()
+	if err == nil && !keep {
+		_ = c.Close()
+	}
+}
+
+// nextOptionsLocked counts a new helper and returns its options, with its
+// number in its name; p.mu is held.
+func (p *Pool) nextOptionsLocked() Options {
+	p.started++
+	opts := p.opts.Helper
+	if opts.Name == "" {
+		opts.Name = "helper"
+	}
+	opts.Name = fmt.Sprintf("%s %d", opts.Name, p.started)
+	return opts
+}
 
 // Call runs a request on a helper like Client.Call, waiting for a free
 // helper first. Events of a retried request carry Attempt 2.
@@ -108,27 +168,40 @@ func (p *Pool) acquire(ctx context.Context) (*Client, error) {
 		return nil, fmt.Errorf("%w: %v", ErrPoolClosed, p.ctx.Err())
 	}
 	p.mu.Lock()
-	if p.closed {
-		p.mu.Unlock()
-		<-p.sem
-		return nil, ErrPoolClosed
-	}
-	for len(p.idle) > 0 {
-		c := p.idle[len(p.idle)-1]
-		p.idle = p.idle[:len(p.idle)-1]
-		if c.Err() == nil {
+	for {
+		if p.closed {
 			p.mu.Unlock()
-			return c, nil
+			<-p.sem
+			return nil, ErrPoolClosed
 		}
-		// It died while idle; that cost no request, so no retry is spent.
-		go c.Close()
+		for len(p.idle) > 0 {
+			c := p.idle[len(p.idle)-1]
+			p.idle = p.idle[:len(p.idle)-1]
+			if c.Err() == nil {
+				p.mu.Unlock()
+				return c, nil
+			}
+			// It died while idle; that cost no request, so no retry is spent.
+			go c.Close()
+		}
+		if p.starting == 0 {
+			break
+		}
+		// A helper Warm is starting will be idle sooner than a new one.
+		warmed := p.warmed
+		p.mu.Unlock()
+		select {
+		case <-warmed:
+		case <-ctx.Done():
+			<-p.sem
+			return nil, ctx.Err()
+		case <-p.ctx.Done():
+			<-p.sem
+			return nil, fmt.Errorf("%w: %v", ErrPoolClosed, p.ctx.Err())
+		}
+		p.mu.Lock()
 	}
-	p.started++
-	opts := p.opts.Helper
-	if opts.Name == "" {
-		opts.Name = "helper"
-	}
-	opts.Name = fmt.Sprintf("%s %d", opts.Name, p.started)
+	opts := p.nextOptionsLocked()
 	p.mu.Unlock()
 
 	// The helper belongs to the pool, not to this call, so it starts under
@@ -202,8 +275,9 @@ func (p *Pool) release(c *Client) {
 	<-p.sem
 }
 
-// Close shuts down the idle helpers; helpers busy with a request are shut
-// down when it ends. Later calls fail with ErrPoolClosed.
+// Close shuts down the idle helpers and those Warm is starting; helpers
+// busy with a request are shut down when it ends. Later calls fail with
+// ErrPoolClosed.
 func (p *Pool) Close() error {
 	p.mu.Lock()
 	p.closed = true
@@ -214,6 +288,9 @@ func (p *Pool) Close() error {
 	for _, c := range idle {
 		errs = append(errs, c.Close())
 	}
+	// A helper still starting for Warm is shut down by release, now that
+	// the pool is closed.
+	p.warming.Wait()
 	return errors.Join(errs...)
 }
 

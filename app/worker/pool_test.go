@@ -145,6 +145,72 @@ func TestPoolStartsLazilyAndBoundsHelpers(t *testing.T) {
 	}
 }
 
+// Warm starts helpers ahead of the requests, which then run in them; it
+// never starts more than Size.
+func TestPoolWarm(t *testing.T) {
+	ctx := testContext(t)
+	p := newTestPool(t, ctx, 2, nil)
+	p.Warm(5)
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		p.mu.Lock()
+		idle := len(p.idle)
+		p.mu.Unlock()
+		if idle == 2 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%d warm helpers idle after 10 s, want 2", idle)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	var res testResult
+	if err := p.Call(ctx, "echo", nil, &res, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if started != 2 {
+		t.Errorf("%d helpers started, want the 2 warmed", started)
+	}
+}
+
+// A request made while a helper is being warmed waits for it instead of
+// starting another, even with a slot free.
+func TestPoolRequestTakesTheWarmingHelper(t *testing.T) {
+	ctx := testContext(t)
+	p := newTestPool(t, ctx, 2, nil)
+	p.Warm(1)
+	var res testResult
+	if err := p.Call(ctx, "echo", nil, &res, nil); err != nil {
+		t.Fatal(err)
+	}
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if started != 1 {
+		t.Errorf("%d helpers started, want the one warmed", started)
+	}
+}
+
+// Close waits for the helpers Warm is still starting and shuts them down.
+func TestPoolCloseWhileWarming(t *testing.T) {
+	ctx := testContext(t)
+	p := newTestPool(t, ctx, 2, nil)
+	p.Warm(2)
+	if err := p.Close(); err != nil {
+		t.Fatal(err)
+	}
+	states := p.ExitStates()
+	p.mu.Lock()
+	started := p.started
+	p.mu.Unlock()
+	if len(states) != started {
+		t.Errorf("%d of %d started helpers have exited after Close", len(states), started)
+	}
+}
+
 // A helper that dies between requests is replaced without using up the
 // request's retry.
 func TestPoolReplacesAHelperThatDiedIdle(t *testing.T) {
