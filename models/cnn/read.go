@@ -3,6 +3,7 @@ package cnn
 import (
 	"encoding/binary"
 	"errors"
+	"facemirror/models/ofmat"
 	"fmt"
 	"io"
 	"math"
@@ -63,7 +64,7 @@ func Load(path string) (*Net, error) {
 // A matrix is int32 rows, cols, OpenCV type, then rows×cols values
 // row-major. The whole stream must be consumed exactly.
 func Read(r io.Reader) (*Net, error) {
-	data, err := io.ReadAll(io.LimitReader(r, maxFileSize+1))
+	data, err := ofmat.ReadLimited(r, maxFileSize)
 	if err != nil {
 		return nil, fmt.Errorf("read CNN: %w", err)
 	}

@@ -63,3 +63,34 @@ func TestLoadFile(t *testing.T) {
 		t.Errorf("truncated file: %v", err)
 	}
 }
+
+// ReadLimited returns the whole input up to maxSize+1 bytes, from files
+// (read into a buffer of their size) and other readers alike.
+func TestReadLimited(t *testing.T) {
+	dir := t.TempDir()
+	for _, n := range []int{0, 1, 4095, 4096, 4097, 100000} {
+		data := bytes.Repeat([]byte{7}, n)
+		path := filepath.Join(dir, "f")
+		if err := os.WriteFile(path, data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		for _, max := range []int{n, n - 1, 10 * n} {
+			if max < 0 {
+				continue
+			}
+			want := min(n, max+1)
+			f, err := os.Open(path)
+			if err != nil {
+				t.Fatal(err)
+			}
+			got, err := ReadLimited(f, max)
+			f.Close()
+			if err != nil || len(got) != want {
+				t.Errorf("file of %d bytes, max %d: %d bytes, %v; want %d", n, max, len(got), err, want)
+			}
+			if got, err := ReadLimited(bytes.NewReader(data), max); err != nil || len(got) != want {
+				t.Errorf("reader of %d bytes, max %d: %d bytes, %v; want %d", n, max, len(got), err, want)
+			}
+		}
+	}
+}
