@@ -49,7 +49,7 @@ func newRunningMedian(median []float64, bins int, min, max float64, clampZero bo
 	// subtraction becomes a shift of −min, the multiplication scales both,
 	// and the division multiplies both by 1/length.
 	inv := 1 / length
-	return &runningMedian{
+	m := &runningMedian{
 		bins:      bins,
 		min:       min,
 		width:     length / n,
@@ -61,6 +61,21 @@ func newRunningMedian(median []float64, bins int, min, max float64, clampZero bo
 		pos:       make([]int32, dims),
 		cum:       make([]int32, dims),
 		median:    median,
+	}
+	prefault(m.hist16)
+	return m
+}
+
+// prefault writes one element of every page of s. The first update gives
+// every dimension a count, so it touches nearly every page of the
+// histogram anyway (HOG: 9 MB, about 2,200 pages); touching them here,
+// where a Sequence is made while the helpers start, takes those page
+// faults off the way to the first frame. On the development machine (a
+// virtual machine) a page fault costs about 12 µs: this moved 40-70 ms.
+func prefault(s []uint16) {
+	const perPage = 4096 / 2
+	for i := 0; i < len(s); i += perPage {
+		s[i] = 0
 	}
 }
 
