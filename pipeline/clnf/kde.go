@@ -1,21 +1,30 @@
 package clnf
 
-import "math"
+import (
+	"math"
+	"sync/atomic"
+)
 
 // kdeStep is the grid step of the precomputed kernel, in response pixels.
 const kdeStep float32 = 0.1
 
 // kdeTable is the Gaussian kernel of NonVectorisedMeanShift_precalc_kde,
-// evaluated once for every position on a 0.1-pixel grid over a ws×ws
-// response map.
+// evaluated for positions on a 0.1-pixel grid over a ws×ws response map.
+// OpenFace fills the whole grid up front: for ws 11 that is 1.5 million
+// exponentials and 6 MB, most of a helper's start-up on the development
+// machine (page faults there cost 12 µs per 4 KB), for rows a video mostly
+// never reads. Here each row is computed the first time a mean shift
+// needs it, with the same arithmetic, and kept. Trackers on several
+// goroutines may share a table.
 type kdeTable struct {
 	ws int
+	a  float32
 	// stride is the number of grid positions along one axis.
 	stride int
-	// data holds one row of ws·ws kernel values (response row outer,
-	// column inner) per grid position x·stride + y, where the position is
+	// rows holds, once computed, the row of ws·ws kernel values (response
+	// row outer, column inner) of grid position x·stride + y, the position
 	// (x·0.1, y·0.1) in (column, row) response coordinates.
-	data []float32
+	rows []atomic.Pointer[[]float32]
 }
 
 // kdeCoefficient is NU_RLMS' a = −0.5/σ² (σ² in float, the quotient in
@@ -24,28 +33,39 @@ func kdeCoefficient(sigma float32) float32 {
 	return float32(-0.5 / float64(sigma*sigma))
 }
 
-// newKDETable evaluates exp(a·d²) on the grid as OpenFace does: float
-// squared distances, a double exp rounded to float.
+// newKDETable returns the (empty) table of exp(a·d²) for window size ws.
 func newKDETable(ws int, a float32) *kdeTable {
 	extent := float32(ws) / kdeStep
-	t := &kdeTable{ws: ws, stride: int(float64(extent) + 0.5)}
-	t.data = make([]float32, 0, int(extent*extent)*ws*ws)
-	for x := 0; float32(x) < extent; x++ {
-		dx := float32(x) * kdeStep
-		for y := 0; float32(y) < extent; y++ {
-			dy := float32(y) * kdeStep
-			for ii := 0; ii < ws; ii++ {
-				ry := dy - float32(ii)
-				vx := float32(ry * ry)
-				for jj := 0; jj < ws; jj++ {
-					rx := dx - float32(jj)
-					vy := float32(rx * rx)
-					t.data = append(t.data, float32(math.Exp(float64(float32(a*(vx+vy))))))
-				}
-			}
+	stride := int(float64(extent) + 0.5)
+	return &kdeTable{ws: ws, a: a, stride: stride, rows: make([]atomic.Pointer[[]float32], stride*stride)}
+}
+
+// row returns the kernel row of grid position (x, y), computing it as
+// OpenFace does (float squared distances, a double exp rounded to float)
+// the first time.
+func (t *kdeTable) row(x, y int) []float32 {
+	p := &t.rows[x*t.stride+y]
+	if r := p.Load(); r != nil {
+		return *r
+	}
+	ws := t.ws
+	r := make([]float32, 0, ws*ws)
+	dx := float32(x) * kdeStep
+	dy := float32(y) * kdeStep
+	for ii := 0; ii < ws; ii++ {
+		ry := dy - float32(ii)
+		vx := float32(ry * ry)
+		for jj := 0; jj < ws; jj++ {
+			rx := dx - float32(jj)
+			vy := float32(rx * rx)
+			r = append(r, float32(math.Exp(float64(float32(t.a*(vx+vy))))))
 		}
 	}
-	return t
+	// Another goroutine may have computed the same values meanwhile.
+	if !p.CompareAndSwap(nil, &r) {
+		return *p.Load()
+	}
+	return r
 }
 
 // meanShift returns the KDE mean shift of one response map (ws×ws,
@@ -68,7 +88,7 @@ func (t *kdeTable) meanShift(resp []float32, dx, dy float32) (msx, msy float32) 
 	}
 	col := int(float64(dy/kdeStep) + 0.5)
 	row := int(float64(dx/kdeStep) + 0.5)
-	k := t.data[(row*t.stride+col)*ws*ws:]
+	k := t.row(row, col)
 	var sum, mx, my float32
 	for ii := 0; ii < ws; ii++ {
 		fi := float32(ii)

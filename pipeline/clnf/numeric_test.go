@@ -2,6 +2,8 @@ package clnf
 
 import (
 	"math"
+	"slices"
+	"sync"
 	"testing"
 )
 
@@ -41,14 +43,14 @@ func TestScaleSettings(t *testing.T) {
 func TestKDETable(t *testing.T) {
 	a := kdeCoefficient(1.75)
 	tb := newKDETable(7, a)
-	if tb.stride != 70 || len(tb.data) != 70*70*49 {
-		t.Fatalf("stride %d, %d values", tb.stride, len(tb.data))
+	if tb.stride != 70 || len(tb.rows) != 70*70 {
+		t.Fatalf("stride %d, %d rows", tb.stride, len(tb.rows))
 	}
 	x, y, ii, jj := 23, 41, 5, 2
 	dx, dy := float32(x)*kdeStep, float32(y)*kdeStep
 	ry, rx := dy-float32(ii), dx-float32(jj)
 	want := float32(math.Exp(float64(a * (ry*ry + rx*rx))))
-	if got := tb.data[(x*tb.stride+y)*49+ii*7+jj]; got != want {
+	if got := tb.row(x, y)[ii*7+jj]; got != want {
 		t.Errorf("kernel value %v, want %v", got, want)
 	}
 	// A peak in the response pulls the mean shift towards it.
@@ -57,5 +59,53 @@ func TestKDETable(t *testing.T) {
 	mx, my := tb.meanShift(resp, 3, 3)
 	if mx != 2 || my != 0 {
 		t.Errorf("mean shift towards a single peak at (5, 3) from (3, 3): (%v, %v), want (2, 0)", mx, my)
+	}
+}
+
+// TestKDETableRows checks every row of the tables the models use against
+// the grid as OpenFace fills it up front (positions x outer, y inner, as
+// long as x·0.1 and y·0.1 stay inside the window), read by several
+// goroutines at once as trackers sharing a model do.
+func TestKDETableRows(t *testing.T) {
+	for _, c := range []struct {
+		ws    int
+		sigma float32
+	}{{3, 1.0}, {5, 1.0}, {7, 1.75}, {9, 1.5}, {11, 1.25}} {
+		a := kdeCoefficient(c.sigma)
+		var want [][]float32
+		extent := float32(c.ws) / kdeStep
+		for x := 0; float32(x) < extent; x++ {
+			dx := float32(x) * kdeStep
+			for y := 0; float32(y) < extent; y++ {
+				dy := float32(y) * kdeStep
+				var row []float32
+				for ii := 0; ii < c.ws; ii++ {
+					ry := dy - float32(ii)
+					for jj := 0; jj < c.ws; jj++ {
+						rx := dx - float32(jj)
+						row = append(row, float32(math.Exp(float64(float32(a*(float32(ry*ry)+float32(rx*rx)))))))
+					}
+				}
+				want = append(want, row)
+			}
+		}
+		tb := newKDETable(c.ws, a)
+		if len(want) != tb.stride*tb.stride {
+			t.Fatalf("ws %d: OpenFace's grid has %d positions, the table %d×%d", c.ws, len(want), tb.stride, tb.stride)
+		}
+		var wg sync.WaitGroup
+		for g := range 4 {
+			wg.Go(func() {
+				for i := range want {
+					// Each goroutine walks the grid from elsewhere.
+					k := (i + g*len(want)/4) % len(want)
+					if got := tb.row(k/tb.stride, k%tb.stride); !slices.Equal(got, want[k]) {
+						t.Errorf("ws %d: row %d differs from OpenFace's", c.ws, k)
+						return
+					}
+				}
+			})
+		}
+		wg.Wait()
 	}
 }
