@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 
 	"facemirror/pipeline/ccnf"
 	"facemirror/pipeline/pdm"
@@ -62,30 +63,52 @@ func Load(mainPath string) (*Model, error) {
 		return nil, err
 	}
 	root := filepath.Dir(mainPath)
-	m := &Model{}
+	// The main model, the parts and the validator are separate files,
+	// read at once on all cores: they are most of a helper's start-up.
+	// Errors are reported in the order of the lines.
+	type entry struct {
+		main  *clnf
+		part  *part
+		valid *validatorModel
+		err   error
+	}
+	var entries []*entry
+	var wg sync.WaitGroup
 	for _, line := range lines {
 		f := strings.Fields(line)
 		if len(f) < 2 {
 			continue
 		}
 		path := filepath.Join(root, f[1])
+		e := &entry{}
 		switch f[0] {
 		case "LandmarkDetector":
-			m.main, err = loadCLNF(path, "main", mainSettings())
-			if err != nil {
-				return nil, err
-			}
+			wg.Go(func() { e.main, e.err = loadCLNF(path, "main", mainSettings()) })
 		case "LandmarkDetector_part":
-			p, err := loadPart(path, f[2:])
-			if err != nil {
-				return nil, fmt.Errorf("%s: %w", mainPath, err)
-			}
-			m.parts = append(m.parts, p)
+			wg.Go(func() {
+				if e.part, e.err = loadPart(path, f[2:]); e.err != nil {
+					e.err = fmt.Errorf("%s: %w", mainPath, e.err)
+				}
+			})
 		case "DetectionValidator":
-			m.valid, err = loadValidator(path)
-			if err != nil {
-				return nil, err
-			}
+			wg.Go(func() { e.valid, e.err = loadValidator(path) })
+		default:
+			continue
+		}
+		entries = append(entries, e)
+	}
+	wg.Wait()
+	m := &Model{}
+	for _, e := range entries {
+		switch {
+		case e.err != nil:
+			return nil, e.err
+		case e.main != nil:
+			m.main = e.main
+		case e.part != nil:
+			m.parts = append(m.parts, e.part)
+		case e.valid != nil:
+			m.valid = e.valid
 		}
 	}
 	if m.main == nil {
