@@ -38,8 +38,8 @@ type analysisModels struct {
 	features  *openface.Models
 }
 
-// analysis loads the landmark and analysis models on first use, after
-// checking every model file's hash. Failures are not kept, as for the
+// analysis loads the landmark and analysis models on first use, and
+// checks every model file's hash. Failures are not kept, as for the
 // detector.
 func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	e.mu.Lock()
@@ -52,18 +52,18 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 		return nil, err
 	}
 	store := models.Open(dir)
-	if err := verifyModels(ctx, store); err != nil {
-		return nil, err
-	}
-	// The three model sets are independent files: read them on both
-	// cores (about 0.25 s of parsing one after the other).
+	// The three model sets are independent files: read them on all cores
+	// (about 0.25 s of parsing one after the other), while every file's
+	// hash is checked. What was read is used only if all hashes match.
 	var (
 		wg        sync.WaitGroup
 		features  *openface.Models
 		landmarks *clnf.Model
 		nets      [3]*cnn.Net
+		verifyErr error
 		errs      [3]error
 	)
+	wg.Go(func() { verifyErr = verifyModels(ctx, store) })
 	wg.Add(3)
 	go func() {
 		defer wg.Done()
@@ -88,7 +88,7 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	}()
 	go func() {
 		defer wg.Done()
-		// The store verified every file above and remembers it.
+		// Checks these files' hashes itself unless Verify has already.
 		files, err := store.MTCNNDat()
 		if err != nil {
 			errs[2] = worker.Coded(CodeModels, err)
@@ -102,6 +102,9 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 		}
 	}()
 	wg.Wait()
+	if verifyErr != nil {
+		return nil, verifyErr
+	}
 	for _, err := range errs {
 		if err != nil {
 			return nil, err
