@@ -3,6 +3,8 @@ package clnf
 import (
 	"context"
 	"math"
+	"sync"
+	"sync/atomic"
 
 	"facemirror/pipeline/pdm"
 )
@@ -12,8 +14,9 @@ type fitResult struct {
 	p         params
 	landmarks []float32
 	// likelihood is the main model's last computed likelihood (kept from
-	// before when this fit computed none).
+	// before when this fit computed none, which carried tells).
 	likelihood float32
+	carried    bool
 	success    bool
 	certainty  float32
 	// parts is each part model's state after the fit, in model order (nil
@@ -54,7 +57,8 @@ func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windo
 	if err != nil {
 		return fitResult{}, err
 	}
-	if !hasLik {
+	carried := !hasLik
+	if carried {
 		lik = prevLik
 	}
 	landmarks, err := c.pdm.Shape2D(p.g, p.local, nil)
@@ -66,7 +70,7 @@ func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windo
 		// 0/0) cannot be refined or validated; it simply fails, and the
 		// tracker re-detects. OpenFace would fit the part models to the
 		// non-finite landmarks; they are marked non-finite here.
-		return fitResult{p: p, landmarks: landmarks, likelihood: lik, parts: m.nonFiniteParts()}, nil
+		return fitResult{p: p, landmarks: landmarks, likelihood: lik, carried: carried, parts: m.nonFiniteParts()}, nil
 	}
 	var parts []partState
 	if c.set.refineHierarchical && len(m.parts) > 0 {
@@ -75,7 +79,7 @@ func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windo
 			return fitResult{}, err
 		}
 	}
-	r := fitResult{p: p, landmarks: landmarks, likelihood: lik, parts: parts}
+	r := fitResult{p: p, landmarks: landmarks, likelihood: lik, carried: carried, parts: parts}
 	switch {
 	case c.set.validate && fitOK:
 		r.certainty, err = m.valid.check(p.g.Rotation(), img, landmarks)
@@ -212,14 +216,23 @@ type hypothesisTracer interface {
 // hypothesis, the PDM placed in the box with no deformation is fitted with
 // the initial window sizes; the hypothesis with the highest likelihood
 // wins (the first on ties). prevLik is the likelihood before the call.
+//
+// The hypotheses are independent fits of the same picture, so with spare
+// scratch memory in img they run on all cores; only a likelihood carried
+// over by a fit that computes none links one to the one before, and that
+// is settled in order afterwards. A detection is most of a video's first
+// frame (11 fits: about 60 ms for v01 one after another).
 func (m *Model) detectFromBox(ctx context.Context, img *frame, box pdm.Box, prevLik float32, tr hypothesisTracer) (fitResult, error) {
-	var best fitResult
-	for h, rot := range hypotheses {
+	results := make([]fitResult, len(hypotheses))
+	errs := make([]error, len(hypotheses))
+	fitOne := func(h int, f *frame, prevLik float32) {
+		rot := hypotheses[h]
 		e := pdm.Euler{X: float32(rot[0]), Y: float32(rot[1]), Z: float32(rot[2])}
 		local := make([]float32, m.main.pdm.NumModes())
 		g, err := m.main.pdm.CalcParamsBox(box, local, e)
 		if err != nil {
-			return fitResult{}, err
+			errs[h] = err
+			return
 		}
 		p := params{g: g, local: local}
 		var pt partTracer
@@ -227,16 +240,54 @@ func (m *Model) detectFromBox(ctx context.Context, img *frame, box pdm.Box, prev
 			tr.hypothesis(h, p.clone())
 			pt = tr
 		}
-		r, err := m.detectLandmarks(ctx, img, p, m.main.set.windowsInit, prevLik, pt)
-		if err != nil {
-			return fitResult{}, err
+		results[h], errs[h] = m.detectLandmarks(ctx, f, p, m.main.set.windowsInit, prevLik, pt)
+		if tr != nil && errs[h] == nil {
+			tr.hypothesisDone(h, results[h])
 		}
+	}
+	if tr != nil || len(img.spare) == 0 {
+		// One after another (tests trace the hypotheses in order), each
+		// given the likelihood the one before left.
+		lik := prevLik
+		for h := range hypotheses {
+			if fitOne(h, img, lik); errs[h] != nil {
+				return fitResult{}, errs[h]
+			}
+			lik = results[h].likelihood
+		}
+	} else {
+		var next atomic.Int32
+		var wg sync.WaitGroup
+		frames := []*frame{img}
+		for _, s := range img.spare {
+			frames = append(frames, img.on(s))
+		}
+		for _, f := range frames {
+			wg.Go(func() {
+				for {
+					h := int(next.Add(1)) - 1
+					if h >= len(hypotheses) {
+						return
+					}
+					fitOne(h, f, prevLik)
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
+				return fitResult{}, err
+			}
+		}
+	}
+	var best fitResult
+	for h, r := range results {
 		// The next hypothesis starts from this one's likelihood when it
 		// computes none, as OpenFace's model_likelihood member carries.
-		prevLik = r.likelihood
-		if tr != nil {
-			tr.hypothesisDone(h, r)
+		if r.carried {
+			r.likelihood = prevLik
 		}
+		prevLik = r.likelihood
 		if h == 0 || best.likelihood < r.likelihood {
 			best = r
 		}

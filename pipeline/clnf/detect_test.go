@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"reflect"
+	"runtime"
 	"sync"
 	"testing"
 
@@ -156,6 +158,20 @@ func TestFirstFrameEndToEnd(t *testing.T) {
 			}
 			if r.Success != (check.str(row, "success") == "1") {
 				t.Errorf("success %v, want %s", r.Success, check.str(row, "success"))
+			}
+			// The hypotheses were fitted on all cores; one after another
+			// they give the same result.
+			serial := NewTracker(m, det)
+			if len(serial.spare) == 0 && runtime.GOMAXPROCS(0) > 1 {
+				t.Errorf("a tracker on %d cores has no spare scratch memory: its hypotheses were fitted one after another", runtime.GOMAXPROCS(0))
+			}
+			serial.spare = nil
+			rs, err := serial.Track(context.Background(), f.Mat)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !reflect.DeepEqual(rs, r) {
+				t.Errorf("the hypotheses fitted one after another give %+v, on all cores %+v", rs, r)
 			}
 		})
 	}

@@ -17,6 +17,21 @@ type frame struct {
 	work *ccnf.Workspace
 	// fw is the fits' scratch memory; nil means a fresh one on first use.
 	fw *fitWork
+	// spare is scratch memory for fits run beside this frame's own: a
+	// detection fits its rotation hypotheses on all cores. Without it
+	// they run one after another.
+	spare []fitScratch
+}
+
+// fitScratch is the scratch memory of one fit running beside others.
+type fitScratch struct {
+	work *ccnf.Workspace
+	fw   *fitWork
+}
+
+// on returns the frame's picture with the scratch memory s.
+func (f *frame) on(s fitScratch) *frame {
+	return &frame{gray: f.gray, work: s.work, fw: s.fw}
 }
 
 // fitWork is the scratch memory of a tracker's fits: the response maps and

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 
 	"facemirror/pipeline/ccnf"
 	"facemirror/pipeline/mtcnn"
@@ -111,6 +112,9 @@ type Tracker struct {
 	work *ccnf.Workspace
 	// fw is the fits' scratch memory, reused from frame to frame.
 	fw *fitWork
+	// spare is the scratch memory of a detection's fits beside fw, one
+	// per further core.
+	spare []fitScratch
 	// gray is the last frame's grey picture, whose memory the next frame
 	// reuses.
 	gray *image.Gray
@@ -144,6 +148,11 @@ const maxFailures = 100
 // (FitFromBox); Track then reports ErrNoDetector when it needs to detect.
 func NewTracker(m *Model, det FaceDetector) *Tracker {
 	t := &Tracker{m: m, fit: m, det: det, work: ccnf.NewWorkspace(0), fw: new(fitWork)}
+	// Workspaces and fitWorks allocate on first use: a tracker that never
+	// detects costs nothing for these.
+	for range runtime.GOMAXPROCS(0) - 1 {
+		t.spare = append(t.spare, fitScratch{work: ccnf.NewWorkspace(0), fw: new(fitWork)})
+	}
 	t.Reset()
 	return t
 }
@@ -179,7 +188,7 @@ func (t *Tracker) Track(ctx context.Context, bgr gocv.Mat) (Result, error) {
 		return Result{}, err
 	}
 	t.gray = gray
-	img := &frame{gray: gray, work: t.work, fw: t.fw}
+	img := &frame{gray: gray, work: t.work, fw: t.fw, spare: t.spare}
 	initial := !t.initialised
 	if t.initialised {
 		windows := t.m.main.set.windowsInit
@@ -237,7 +246,7 @@ func (t *Tracker) FitFromBox(ctx context.Context, bgr gocv.Mat, box pdm.Box) (Re
 	}
 	t.gray = gray
 	initial := !t.initialised
-	ok, err := t.fitFromBox(ctx, &frame{gray: gray, work: t.work, fw: t.fw}, box, initial)
+	ok, err := t.fitFromBox(ctx, &frame{gray: gray, work: t.work, fw: t.fw, spare: t.spare}, box, initial)
 	if err != nil {
 		return Result{}, err
 	}
