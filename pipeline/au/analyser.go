@@ -71,6 +71,26 @@ type Analyser struct {
 	keptLocal []float32
 }
 
+// Reserve makes room for a video of about frames frames, so that the
+// frames kept for Postprocess (at most MaxRepredicted) and the AU history
+// are not copied to ever larger arrays while the video is added: each
+// doubling was a fresh array, page-faulted anew, with the old one still
+// held (for d04, 472 frames at 1080p, the kept HOG is 8.4 MB). A wrong
+// count costs nothing but the room: the arrays grow as before.
+func (a *Analyser) Reserve(frames int) {
+	if frames <= len(a.success) {
+		return
+	}
+	more := frames - len(a.success)
+	a.success = slices.Grow(a.success, more)
+	a.online = slices.Grow(a.online, more*(a.nI+a.nO))
+	if kept := min(frames, MaxRepredicted) - len(a.keptFrame); kept > 0 {
+		a.keptFrame = slices.Grow(a.keptFrame, kept)
+		a.keptHOG = slices.Grow(a.keptHOG, kept*HOGLen)
+		a.keptLocal = slices.Grow(a.keptLocal, kept*a.geom.modes)
+	}
+}
+
 // CheckModels reports whether predictors p and the PDM md can make an
 // Analyser, without the tens of MB of running-median state an Analyser
 // holds: a loader can check its files once, up front.

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"reflect"
 	"testing"
 )
 
@@ -362,5 +363,43 @@ func TestPostprocessShortAndCancelled(t *testing.T) {
 	cancel()
 	if _, err := a.Postprocess(ctx); !errors.Is(err, context.Canceled) {
 		t.Fatalf("cancelled post-processing: %v", err)
+	}
+}
+
+// Reserve changes nothing but the room: a video added after any
+// reservation, too small, exact or too large, gives the same results, and
+// with room enough the kept frames are never copied.
+func TestReserve(t *testing.T) {
+	const n = 40
+	frames := make([]Frame, n)
+	rng := rand.New(rand.NewPCG(3, 4))
+	for f := range frames {
+		frames[f] = syntheticFrame(rng)
+	}
+	frames[5] = Frame{}
+	run := func(reserve int) (off *Offline, grew bool) {
+		a := newTestAnalyser(t)
+		a.Reserve(reserve)
+		before := cap(a.keptHOG)
+		for _, fr := range frames {
+			if _, err := a.Add(fr); err != nil {
+				t.Fatal(err)
+			}
+		}
+		off, err := a.Postprocess(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		return off, cap(a.keptHOG) != before
+	}
+	want, _ := run(0)
+	for _, reserve := range []int{10, n, 1000} {
+		got, grew := run(reserve)
+		if !reflect.DeepEqual(got, want) {
+			t.Errorf("Reserve(%d): results differ from those without", reserve)
+		}
+		if grew && reserve >= n {
+			t.Errorf("Reserve(%d): the kept frames were copied to a larger array for %d frames", reserve, n)
+		}
 	}
 }

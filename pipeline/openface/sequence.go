@@ -53,14 +53,26 @@ func NewSequence(m *Models, info video.Info) (*Sequence, error) {
 		return nil, err
 	}
 	n, modes, e := m.lmPDM.NumPoints(), m.lmPDM.NumModes(), m.eyePoints
-	return &Sequence{
+	s := &Sequence{
 		m:      m,
 		info:   info,
 		an:     an,
 		layout: m.Layout(),
 		stride: 6 + 2 + 2*e + 3*e + 6 + 2*n + 3*n + 6 + modes,
-	}, nil
+	}
+	// The container's frame count is only an estimate; it sizes the AU
+	// stage's arrays, and a video that turns out longer grows them.
+	if frames := min(info.Frames, maxReservedFrames); frames > 0 {
+		an.Reserve(frames)
+	}
+	return s, nil
 }
+
+// maxReservedFrames bounds what NewSequence reserves from the container's
+// frame count, which a damaged or hostile file can make as large as it
+// likes: 10 minutes at 60 frames/s (the AU history of 10 MB; the kept
+// frames stop at au.MaxRepredicted anyway).
+const maxReservedFrames = 36000
 
 // Layout returns the layout of the rows: OpenFace's FeatureExtraction
 // columns (Models.Layout).
