@@ -32,6 +32,13 @@ func newTestPoolTimeout(t *testing.T, ctx context.Context, size int, log *syncBu
 	return p
 }
 
+// startedHelpers returns how many helpers the pool has started.
+func startedHelpers(p *Pool) int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.started
+}
+
 // attempts returns the pids that ran a handler which logs to path.
 func attempts(t *testing.T, path string) []string {
 	t.Helper()
@@ -116,8 +123,8 @@ func TestPoolDoesNotRetryRequestErrors(t *testing.T) {
 func TestPoolStartsLazilyAndBoundsHelpers(t *testing.T) {
 	ctx := testContext(t)
 	p := newTestPool(t, ctx, 2, nil)
-	if p.started != 0 {
-		t.Fatalf("%d helpers started before any request", p.started)
+	if n := startedHelpers(p); n != 0 {
+		t.Fatalf("%d helpers started before any request", n)
 	}
 	var (
 		mu   sync.Mutex
@@ -140,8 +147,8 @@ func TestPoolStartsLazilyAndBoundsHelpers(t *testing.T) {
 	if err := errors.Join(errs...); err != nil {
 		t.Fatal(err)
 	}
-	if len(pids) != 2 || p.started != 2 {
-		t.Errorf("requests ran in %d helpers (%d started), want 2", len(pids), p.started)
+	if n := startedHelpers(p); len(pids) != 2 || n != 2 {
+		t.Errorf("requests ran in %d helpers (%d started), want 2", len(pids), n)
 	}
 }
 
@@ -168,11 +175,8 @@ func TestPoolWarm(t *testing.T) {
 	if err := p.Call(ctx, "echo", nil, &res, nil); err != nil {
 		t.Fatal(err)
 	}
-	p.mu.Lock()
-	started := p.started
-	p.mu.Unlock()
-	if started != 2 {
-		t.Errorf("%d helpers started, want the 2 warmed", started)
+	if n := startedHelpers(p); n != 2 {
+		t.Errorf("%d helpers started, want the 2 warmed", n)
 	}
 }
 
@@ -186,11 +190,8 @@ func TestPoolRequestTakesTheWarmingHelper(t *testing.T) {
 	if err := p.Call(ctx, "echo", nil, &res, nil); err != nil {
 		t.Fatal(err)
 	}
-	p.mu.Lock()
-	started := p.started
-	p.mu.Unlock()
-	if started != 1 {
-		t.Errorf("%d helpers started, want the one warmed", started)
+	if n := startedHelpers(p); n != 1 {
+		t.Errorf("%d helpers started, want the one warmed", n)
 	}
 }
 
@@ -203,10 +204,7 @@ func TestPoolCloseWhileWarming(t *testing.T) {
 		t.Fatal(err)
 	}
 	states := p.ExitStates()
-	p.mu.Lock()
-	started := p.started
-	p.mu.Unlock()
-	if len(states) != started {
+	if started := startedHelpers(p); len(states) != started {
 		t.Errorf("%d of %d started helpers have exited after Close", len(states), started)
 	}
 }
