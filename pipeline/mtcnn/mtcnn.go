@@ -16,6 +16,7 @@ import (
 	"image"
 	"sync"
 
+	"facemirror/internal/hugemem"
 	"facemirror/models/cnn"
 
 	"gocv.io/x/gocv"
@@ -104,13 +105,15 @@ type workspaceRunner interface {
 // workspace holds the buffers of one detection. Every buffer is fully
 // written before it is read, so nothing is cleared between calls.
 //
-// The float image lives in Go memory rather than in a Mat of its own so
-// that a frame does not fault in fresh pages each time (the helpers hand
-// every C allocation over 1 MB to mmap); the pool keeps it while frames
-// keep coming and the garbage collector frees it once detection stops.
-// Only the workspaces of frames up to maxPooledPixels go back to the pool.
+// The float image of a frame up to maxPooledPixels lives in Go memory
+// rather than in a Mat of its own so that a frame does not fault in fresh
+// pages each time (the helpers hand every C allocation over 1 MB to mmap);
+// the pool keeps it while frames keep coming and the garbage collector
+// frees it once detection stops. Only those workspaces go back to the
+// pool; a larger frame's float image is mapped for its detection alone
+// (see detect).
 type workspace struct {
-	frame  []float32 // the image in float, interleaved BGR
+	frame  []float32 // the image in float, interleaved BGR (pooled sizes)
 	level  []float32 // one pyramid level, interleaved BGR
 	input  []float32 // a network input (PNet level, RNet/ONet batch)
 	diff   []float32 // PNet's out0 − out1
@@ -226,12 +229,21 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 	if ws == nil {
 		ws = new(workspace)
 	}
+	var pixels []float32
 	if w*h <= maxPooledPixels {
 		defer d.work.Put(ws)
+		ws.frame = grow(ws.frame, w*h*3)
+		pixels = ws.frame
+	} else {
+		// A large frame's float copy lives for this detection only, in
+		// memory mapped for it (hugemem: a 1080p frame's first writes
+		// took 6,000 page faults, about 60 ms of its first detection on
+		// the development machine). Deferred first, freed last: after the
+		// Mat over it is closed and every crop from it is made.
+		buf := hugemem.Alloc(w * h * 3)
+		defer buf.Free()
+		pixels = buf.Data
 	}
-
-	ws.frame = grow(ws.frame, w*h*3)
-	pixels := ws.frame
 	img, err := wrapFloat(pixels, h, w, gocv.MatTypeCV32FC3)
 	if err != nil {
 		return nil, fmt.Errorf("mtcnn: float image: %w", err)
