@@ -16,7 +16,6 @@ import (
 	"image"
 	"sync"
 
-	"facemirror/internal/hugemem"
 	"facemirror/models/cnn"
 
 	"gocv.io/x/gocv"
@@ -85,6 +84,7 @@ type Detector struct {
 	pnet, rnet, onet cnn.Runner
 	opt              Options
 	work             sync.Pool // of *workspace
+	big              bigFrames
 }
 
 // maxPooledPixels is the largest frame whose workspace is kept for the
@@ -235,13 +235,15 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 		ws.frame = grow(ws.frame, w*h*3)
 		pixels = ws.frame
 	} else {
-		// A large frame's float copy lives for this detection only, in
-		// memory mapped for it (hugemem: a 1080p frame's first writes
-		// took 6,000 page faults, about 60 ms of its first detection on
-		// the development machine). Deferred first, freed last: after the
-		// Mat over it is closed and every crop from it is made.
-		buf := hugemem.Alloc(w * h * 3)
-		defer buf.Free()
+		// A large frame's float copy lives outside the Go heap, in memory
+		// mapped for it with huge pages (hugemem: a 1080p frame's first
+		// writes took 6,000 page faults, about 60 ms of its first
+		// detection on the development machine), kept for the next
+		// detection only briefly (bigFrames). Deferred first, returned
+		// last: after the Mat over it is closed and every crop from it
+		// is made.
+		buf := d.big.get(w * h * 3)
+		defer d.big.put(buf)
 		pixels = buf.Data
 	}
 	img, err := wrapFloat(pixels, h, w, gocv.MatTypeCV32FC3)
