@@ -471,16 +471,25 @@ func (r *run) warm() {
 	if r.opts.SkipExisting {
 		return
 	}
-	n := 0
+	// A whole video takes one helper, a split one all of them. A study
+	// may list thousands of inputs: look only until that many are wanted.
+	want := 0
 	for _, j := range r.jobs {
-		if _, err := os.Stat(j.path); err == nil && j.err == nil {
-			n++
+		if want >= r.workers {
+			break
+		}
+		if j.err != nil {
+			continue
+		}
+		if _, err := os.Stat(j.path); err != nil {
+			continue
+		}
+		want++
+		if r.opts.Split && r.opts.Mode == ModeAUs {
+			want = r.workers
 		}
 	}
-	if n > 0 && r.opts.Split && r.opts.Mode == ModeAUs {
-		n = r.workers
-	}
-	r.pool.Warm(n)
+	r.pool.Warm(want)
 }
 
 // queue puts the job's chunks in the queue, each with a token, until
