@@ -100,7 +100,7 @@ func (e Event) Decode(v any) error {
 // Its methods are safe for concurrent use; several calls may be in flight.
 type Client struct {
 	opts  Options
-	cmd   *exec.Cmd
+	proc  *os.Process
 	pid   int
 	hello Hello
 
@@ -114,9 +114,10 @@ type Client struct {
 	failure *HelperError
 	closing bool
 
-	dead       chan struct{} // closed when failure is set
-	exited     chan struct{} // closed when the process has been reaped
-	waitErr    error         // valid after exited
+	dead       chan struct{}    // closed when failure is set
+	exited     chan struct{}    // closed when the process has been reaped
+	waitErr    error            // valid after exited
+	state      *os.ProcessState // valid after exited
 	stderrDone chan struct{}
 	tail       lineTail
 }
@@ -167,17 +168,10 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 		return nil, helperErr(ErrStart, "start helper: %v", err)
 	}
 
-	cmd := exec.Command(exe, opts.Args...)
-	cmd.Stdin, cmd.Stdout, cmd.Stderr = inR, outW, errW
-	cmd.Env = opts.Env
-	cmd.Dir = opts.Dir
-	isolate(cmd)
-	if err := cmd.Start(); err != nil {
+	proc, err := startProcess(exe, opts, [3]*os.File{inR, outW, errW})
+	if err != nil {
 		closeAll()
 		return nil, helperErr(ErrStart, "start helper %s: %v", exe, err)
-	}
-	if opts.Nice > 0 {
-		lowerPriority(cmd.Process.Pid, opts.Nice)
 	}
 	// The child has its copies; ours would keep the pipes open after it dies.
 	inR.Close()
@@ -186,8 +180,8 @@ func Start(ctx context.Context, opts Options) (*Client, error) {
 
 	c := &Client{
 		opts:       opts,
-		cmd:        cmd,
-		pid:        cmd.Process.Pid,
+		proc:       proc,
+		pid:        proc.Pid,
 		in:         inW,
 		out:        outR,
 		pending:    map[uint64]*pending{},
@@ -265,7 +259,7 @@ func (c *Client) PID() int { return c.pid }
 func (c *Client) ProcessState() *os.ProcessState {
 	select {
 	case <-c.exited:
-		return c.cmd.ProcessState
+		return c.state
 	default:
 		return nil
 	}
@@ -555,14 +549,18 @@ func (c *Client) fail(he *HelperError) {
 	c.failure = he
 	c.mu.Unlock()
 	close(c.dead)
-	killGroup(c.cmd.Process)
+	killGroup(c.proc)
 	c.in.Close()
 }
 
 // wait reaps the helper, then kills whatever it left behind in its group.
 func (c *Client) wait() {
-	c.waitErr = c.cmd.Wait()
-	killGroup(c.cmd.Process)
+	st, err := c.proc.Wait()
+	if err == nil && !st.Success() {
+		err = &exec.ExitError{ProcessState: st}
+	}
+	c.state, c.waitErr = st, err
+	killGroup(c.proc)
 	close(c.exited)
 }
 

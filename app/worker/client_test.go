@@ -36,11 +36,18 @@ func (s *syncBuffer) String() string {
 
 // helperOptions returns Options that start this test binary as a helper
 // in the given mode.
+// forkedTestsEnv makes helperOptions start this test binary's helpers
+// from its fork server instead of executing it (TestForkedHelpers).
+const forkedTestsEnv = "WORKER_TEST_FORKED"
+
 func helperOptions(t *testing.T, mode string) Options {
 	t.Helper()
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
+	}
+	if os.Getenv(forkedTestsEnv) != "" {
+		exe = "" // this program: from the fork server
 	}
 	// Generous: a loaded machine must not make a healthy helper look hung.
 	// Tests about hangs shorten it.
@@ -372,8 +379,8 @@ func TestCloseIsOrderly(t *testing.T) {
 	if err := c.Close(); err != nil {
 		t.Fatalf("close: %v", err)
 	}
-	if !c.cmd.ProcessState.Success() {
-		t.Errorf("helper ended with %v, want exit status 0", c.cmd.ProcessState)
+	if !c.state.Success() {
+		t.Errorf("helper ended with %v, want exit status 0", c.state)
 	}
 	assertReaped(t, c)
 	if err := c.Call(ctx, "echo", nil, nil, nil); !errors.Is(err, ErrClosed) || err.Error() != "helper closed" {

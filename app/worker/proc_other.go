@@ -4,11 +4,11 @@ package worker
 
 import (
 	"os"
-	"os/exec"
+	"syscall"
 )
 
-// isolate does nothing where process groups do not exist.
-func isolate(cmd *exec.Cmd) {}
+// isolated returns nothing where process groups do not exist.
+func isolated() *syscall.SysProcAttr { return nil }
 
 // lowerPriority leaves the helper's priority alone where there are no
 // process groups.

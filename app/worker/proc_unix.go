@@ -4,17 +4,17 @@ package worker
 
 import (
 	"os"
-	"os/exec"
 	"syscall"
 
 	"golang.org/x/sys/unix"
 )
 
-// isolate puts the helper into a process group of its own, so that killing
-// the group also takes down anything the helper started, and a terminal's
-// Ctrl-C reaches the parent, which then shuts helpers down in order.
-func isolate(cmd *exec.Cmd) {
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
+// isolated puts an executed helper into a process group of its own, so
+// that killing the group also takes down anything the helper started, and
+// a terminal's Ctrl-C reaches the parent, which then shuts helpers down in
+// order. (The fork server does the same for the helpers it starts.)
+func isolated() *syscall.SysProcAttr {
+	return &syscall.SysProcAttr{Setpgid: true}
 }
 
 // lowerPriority sets the nice value of every thread in the helper's
