@@ -39,7 +39,10 @@ lint:
 
 # Tests that need ../shared fail, never skip, when it is missing.
 test: models lint
-	FACEMIRROR_REQUIRE_SHARED=1 $(GO) test -count=1 -timeout 25m ./...
+	@# FACEMIRROR_FORKSERVER=1: test binaries start their helpers from a fork
+	@# server, as the program does (internal/forkserver); app/worker's tests
+	@# cover both ways of starting one.
+	FACEMIRROR_FORKSERVER=1 FACEMIRROR_REQUIRE_SHARED=1 $(GO) test -count=1 -timeout 25m ./...
 	@# The real window (under Xvfb when there is no display), driven by
 	@# keyboard: two videos processed, exported, screenshots checked.
 	scripts/with-display.sh scripts/window-test.sh ./$(BIN) out
