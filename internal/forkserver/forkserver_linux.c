@@ -360,6 +360,23 @@ __attribute__((constructor)) static void fs_start(int argc, char **argv, char **
 		reason = "socketpair failed";
 		return;
 	}
+	// Started with a standard file closed, the socket would take its
+	// number, and Go's os.Stdin (say) would be the socket.
+	for (int i = 0; i < 2; i++) {
+		if (sv[i] > 2)
+			continue;
+		int fd = fcntl(sv[i], F_DUPFD_CLOEXEC, 3);
+		close(sv[i]);
+		sv[i] = fd;
+	}
+	if (sv[0] < 0 || sv[1] < 0) {
+		if (sv[0] >= 0)
+			close(sv[0]);
+		if (sv[1] >= 0)
+			close(sv[1]);
+		reason = "no file descriptor for the socket";
+		return;
+	}
 	pid_t parent = getpid();
 	pid_t pid = fork();
 	if (pid < 0) {

@@ -80,10 +80,12 @@ func report() int {
 }
 
 // runInner runs test name in a fresh copy of this test binary that has a
-// fork server, and returns that process's output.
+// fork server, and returns that process's output. The copy starts with its
+// standard input closed, so that the server's socket would take its number
+// if the constructor let it.
 func runInner(t *testing.T, name string) string {
 	t.Helper()
-	cmd := exec.Command(os.Args[0], "-test.run=^"+name+"$", "-test.v")
+	cmd := exec.Command("/bin/sh", "-c", `exec "$0" "$@" 0<&-`, os.Args[0], "-test.run=^"+name+"$", "-test.v")
 	cmd.Env = append(os.Environ(), innerEnv+"=1", "FACEMIRROR_FORKSERVER=1", "DISPLAY=:99")
 	out, err := cmd.CombinedOutput()
 	if err != nil {
@@ -114,6 +116,9 @@ func TestServedHelpers(t *testing.T) {
 		t.Fatalf("no fork server: %s", Reason())
 	}
 	fmt.Println(serverPidLine + strconv.Itoa(s.pid))
+	if fi, err := os.Stdin.Stat(); err == nil && fi.Mode()&os.ModeSocket != 0 {
+		t.Errorf("standard input is a socket: the server's socket took the closed descriptor 0")
+	}
 	exe, err := os.Executable()
 	if err != nil {
 		t.Fatal(err)
