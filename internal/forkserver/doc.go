@@ -26,10 +26,10 @@
 // The server starts for the invocations that may start helpers (the window
 // and the commands other than worker, help and models); the environment
 // variable FACEMIRROR_FORKSERVER=0 turns it off, =1 starts it for any
-// invocation (tests). A program importing this package must call nothing
-// in it for a forked helper to work: the package's init gives such a
-// process its requested os.Args and environment before other packages
-// initialise.
+// invocation but "worker" (tests, whose binaries take other arguments). A
+// program importing this package must call nothing in it for a forked
+// helper to work: the package's init gives such a process its requested
+// os.Args and environment, early among the packages' inits.
 //
 // Some settings are read only when a process starts: the dynamic loader's
 // (LD_*, GLIBC_TUNABLES), the Go runtime's (GODEBUG, GOMAXPROCS, ...) and

@@ -66,8 +66,13 @@ const char *fs_block(size_t *len, uint32_t *nargs, uint32_t *nenv) {
 // wants_server says whether this invocation may start helpers: the window
 // (no arguments, or files) and the commands other than those below.
 // FACEMIRROR_FORKSERVER=0 turns the server off, =1 on for any invocation
-// (tests).
+// but a helper (tests).
 static int wants_server(int argc, char **argv) {
+	const char *cmd = argc < 2 ? "" : argv[1];
+	if (strcmp(cmd, "worker") == 0) {
+		reason = "a helper starts no helpers";
+		return 0;
+	}
 	const char *env = getenv("FACEMIRROR_FORKSERVER");
 	if (env != NULL && strcmp(env, "0") == 0) {
 		reason = "turned off by FACEMIRROR_FORKSERVER=0";
@@ -77,9 +82,7 @@ static int wants_server(int argc, char **argv) {
 		return 1;
 	if (argc < 2)
 		return 1;
-	const char *cmd = argv[1];
-	if (cmd[0] == '-' || strcmp(cmd, "worker") == 0 || strcmp(cmd, "help") == 0 ||
-	    strcmp(cmd, "models") == 0) {
+	if (cmd[0] == '-' || strcmp(cmd, "help") == 0 || strcmp(cmd, "models") == 0) {
 		reason = "this command starts no helpers";
 		return 0;
 	}
