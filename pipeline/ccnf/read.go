@@ -29,7 +29,8 @@ type Neuron struct {
 	// NormWeights scales the filter, Bias is added before the sigmoid and
 	// Alpha weights the neuron's sigmoid in the response (and in Sigma).
 	NormWeights, Bias, Alpha float64
-	// Weights is the Height×Width filter, row-major as stored.
+	// Weights is the Height×Width filter, row-major as stored, or nil after
+	// Scale.DropFilters.
 	Weights []float32
 }
 
@@ -343,6 +344,20 @@ func readNeuron(d *ofmat.Decoder, nr *Neuron, w, h int) error {
 }
 
 // buildWeights lays out weight_matrix as CCNF_patch_expert::Read does.
+// DropFilters releases every neuron's filter as stored (Neuron.Weights).
+// Responses use the weights built from the filters when the file was read,
+// so a tracker needs them no more: in OpenFace's landmark detector with its
+// part models they are 10 MB of every helper's heap.
+func (s *Scale) DropFilters() {
+	for _, view := range s.Experts {
+		for _, e := range view {
+			for k := range e.Neurons {
+				e.Neurons[k].Weights = nil
+			}
+		}
+	}
+}
+
 func (e *Expert) buildWeights() {
 	k := 1 + e.Width*e.Height
 	e.weights = make([]float32, len(e.Neurons)*k)

@@ -200,6 +200,7 @@ func loadCLNF(path, name string, set settings) (*clnf, error) {
 			if err != nil {
 				return nil, err
 			}
+			s.DropFilters()
 			c.scales = append(c.scales, s)
 		case "PatchesIntensity", "PatchesCEN", "EarlyTermination":
 			return nil, fmt.Errorf("%w: %s: %s patch experts are not supported (only CCNF)", ErrFormat, path, module)
