@@ -17,6 +17,11 @@
 // relocated library data stays shared between the processes instead of
 // being written anew in each.
 //
+// The server holds nothing but what the loader and the libraries'
+// constructors set up: ONNX Runtime and any accelerator's libraries are
+// opened later, by each helper for itself, so no accelerator state is ever
+// shared through a fork.
+//
 // A helper from the server is a child of the process that asked for it
 // (CLONE_PARENT), so that process waits for it, reads its exit status and
 // resource usage, and signals it like any child: [Server.Start] returns an
