@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"os"
 )
 
 // Bounds that no real MTCNN file comes near (the largest, ONet.dat, is
@@ -40,16 +39,7 @@ var ErrFormat = errors.New("invalid OpenFace CNN file")
 // Load reads an OpenFace CNN file such as model/mtcnn_detector/PNet.dat.
 // Errors name the file and what is wrong with it.
 func Load(path string) (*Net, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return nil, fmt.Errorf("load CNN: %w", err)
-	}
-	defer f.Close()
-	n, err := Read(f)
-	if err != nil {
-		return nil, fmt.Errorf("load CNN %s: %w", path, err)
-	}
-	return n, nil
+	return ofmat.LoadFile(path, "CNN", Read)
 }
 
 // Read parses an OpenFace CNN file: an int32 layer count, then per layer an

@@ -2,10 +2,12 @@ package ofmat
 
 import (
 	"bytes"
+	"errors"
 	"fmt"
 	"io"
 	"io/fs"
-	"os"
+
+	"facemirror/internal/mmapfile"
 )
 
 // ReadDecoder reads all of r into memory, at most maxSize bytes, and returns
@@ -28,7 +30,14 @@ func ReadDecoder(r io.Reader, maxSize int, errFormat error) (*Decoder, error) {
 // buffer of its size: io.ReadAll's doubling would allocate, clear and
 // page-fault about twice the file, which for the landmark detector's
 // files was a tenth of a helper's start-up.
+//
+// For the reader LoadFile passes, it returns the mapped file itself, which
+// is unmapped when the load returns: keep none of the returned bytes (the
+// Decoder's values and Mat's conversions are copies).
 func ReadLimited(r io.Reader, maxSize int) ([]byte, error) {
+	if m, ok := r.(*mapped); ok {
+		return m.data[:min(len(m.data), maxSize+1)], nil
+	}
 	size := 0
 	if f, ok := r.(interface{ Stat() (fs.FileInfo, error) }); ok {
 		if fi, err := f.Stat(); err == nil && fi.Mode().IsRegular() {
@@ -45,16 +54,33 @@ func ReadLimited(r io.Reader, maxSize int) ([]byte, error) {
 	return b.Bytes(), nil
 }
 
-// LoadFile opens path and parses it with read; errors name what the file
+// mapped is a mapped file as LoadFile hands it to a parser: an io.Reader
+// whose bytes ReadLimited returns as they are.
+type mapped struct {
+	*bytes.Reader
+	data []byte
+}
+
+// LoadFile parses the file at path with read; errors name what the file
 // holds (e.g. "patch experts") and its path.
+//
+// The file is mapped rather than read (where the system can): a buffer of
+// its size would be fresh memory, cleared and page-faulted 4 KB at a time,
+// while the mapping's pages come from the page cache, several per fault.
+// read must keep no part of the bytes it is given once it returns.
 func LoadFile[T any](path, what string, read func(io.Reader) (T, error)) (T, error) {
 	var zero T
-	f, err := os.Open(path)
+	f, err := mmapfile.Open(path)
 	if err != nil {
+		// "open patch experts PATH: no such file or directory", not the
+		// path thrice over.
+		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
+			err = pe.Err
+		}
 		return zero, fmt.Errorf("open %s %s: %w", what, path, err)
 	}
 	defer f.Close()
-	v, err := read(f)
+	v, err := read(&mapped{Reader: bytes.NewReader(f.Bytes()), data: f.Bytes()})
 	if err != nil {
 		return zero, fmt.Errorf("read %s %s: %w", what, path, err)
 	}

@@ -94,3 +94,22 @@ func TestReadLimited(t *testing.T) {
 		}
 	}
 }
+
+// ReadLimited on LoadFile's reader (the mapped file) returns the file's
+// bytes, and a file longer than the limit still shows as longer.
+func TestLoadFileReadLimited(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f")
+	data := bytes.Repeat([]byte{1, 2, 3, 4, 5}, 20)
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ max, want int }{{1000, 100}, {100, 100}, {99, 100}, {10, 11}} {
+		got, err := LoadFile(path, "test bytes", func(r io.Reader) ([]byte, error) {
+			b, err := ReadLimited(r, tc.max)
+			return bytes.Clone(b), err // the mapping ends when LoadFile returns
+		})
+		if err != nil || !bytes.Equal(got, data[:tc.want]) {
+			t.Errorf("max %d: got %d bytes (%v), want the first %d", tc.max, len(got), err, tc.want)
+		}
+	}
+}
