@@ -253,7 +253,7 @@ static pid_t clone_helper(void) {
 
 // serve answers requests until the socket closes, then exits. It returns
 // only in a new helper, which goes on to start the Go runtime.
-static char *serve(int sock, const char *comm, size_t *len, int fds[3]) {
+static char *serve(int sock, size_t *len, int fds[3]) {
 	for (;;) {
 		char *buf = malloc(FS_MAX_REQUEST + 1);
 		if (buf == NULL)
@@ -344,7 +344,7 @@ static void run_server(int sock, pid_t parent) {
 
 	int fds[3];
 	size_t n;
-	char *buf = serve(sock, comm, &n, fds);
+	char *buf = serve(sock, &n, fds);
 	become_helper(buf, n, fds, comm);
 }
 
