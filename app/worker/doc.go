@@ -5,7 +5,9 @@
 // The window and the command line never load ONNX Runtime themselves:
 // accelerated execution providers have crashed whole processes, and a crash in
 // a helper must cost no more than a retry. A helper is the same binary started
-// as "facemirror worker"; [Start] supervises one, [Pool] keeps several and
+// as "facemirror worker" (on Linux forked from internal/forkserver's server
+// when it can, which spares it the binary's 0.3 s of dynamic loading, and
+// executed otherwise); [Start] supervises one, [Pool] keeps several and
 // retries a request once on a fresh helper when its helper dies. The helper
 // side is [Serve] with one [Handler] per request kind.
 //

@@ -13,7 +13,7 @@ import (
 // server when it can (see internal/forkserver: a few milliseconds instead
 // of the 0.3 s it takes to execute the program), otherwise by executing
 // exe. Either way the helper gets files as its standard input, output and
-// error, a process group of its own (isolate) and the nice value asked for.
+// error, a process group of its own and the nice value asked for.
 func startProcess(exe string, opts Options, files [3]*os.File) (*os.Process, error) {
 	argv := append([]string{exe}, opts.Args...)
 	if opts.Exe == "" && opts.Dir == "" {
