@@ -34,6 +34,11 @@ type Config struct {
 	Timeout time.Duration
 	// Nice lowers the helpers' CPU priority (worker.Options.Nice).
 	Nice int
+	// Preload makes helpers load the landmark and analysis models as soon
+	// as they start rather than on their first analyse or mirror request,
+	// for callers that will send one: the loading, about 0.2 s, then
+	// overlaps the caller's own start.
+	Preload bool
 }
 
 // Options returns the worker.Options for one helper.
@@ -53,6 +58,9 @@ func (h Config) Options() worker.Options {
 	}
 	if h.Verbose {
 		args = append(args, "--verbose")
+	}
+	if h.Preload {
+		args = append(args, "--preload")
 	}
 	return worker.Options{
 		Exe:     h.Exe,

@@ -25,3 +25,19 @@ func TestHelperEnv(t *testing.T) {
 		}
 	}
 }
+
+// Options passes every setting on the helper's command line, which Main
+// parses back.
+func TestOptionsArgs(t *testing.T) {
+	for _, tc := range []struct {
+		cfg  Config
+		want string
+	}{
+		{Config{}, "worker"},
+		{Config{EP: "cpu", Threads: 1, Verbose: true, Preload: true}, "worker --ep cpu --threads 1 --verbose --preload"},
+	} {
+		if got := strings.Join(tc.cfg.Options().Args, " "); got != tc.want {
+			t.Errorf("%+v: args %q, want %q", tc.cfg, got, tc.want)
+		}
+	}
+}

@@ -28,7 +28,7 @@ import (
 const seekChunk = 32
 
 // Usage is the helper command's usage line.
-const Usage = "worker [--ep auto|cpu|coreml|cuda] [--threads N] [--models DIR] [--ort LIB] [--verbose]"
+const Usage = "worker [--ep auto|cpu|coreml|cuda] [--threads N] [--models DIR] [--ort LIB] [--verbose] [--preload]"
 
 // Main is "facemirror worker" with its arguments after "worker" (as
 // Config.Options builds them): it parses them and serves (Serve). It
@@ -47,6 +47,7 @@ func Main(ctx context.Context, args []string, version string, stdin io.Reader, s
 	fs.StringVar(&opts.ModelsDir, "models", "", "model folder (default $"+models.EnvDir+" or the user cache folder)")
 	fs.StringVar(&opts.Library, "ort", "", "ONNX Runtime shared library (default: the usual lookup)")
 	fs.BoolVar(&opts.Verbose, "verbose", false, "also log informational messages (execution provider choice)")
+	fs.BoolVar(&opts.Preload, "preload", false, "load the landmark and analysis models at once, not on the first request that needs them")
 	if err := fs.Parse(args); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return 0
@@ -103,6 +104,9 @@ type ServeOptions struct {
 	Verbose bool
 	// Version is the program's version, told to clients in the handshake.
 	Version string
+	// Preload loads the landmark and analysis models as the helper starts
+	// (Config.Preload).
+	Preload bool
 }
 
 // Serve is "facemirror worker": a helper process serving the request
@@ -112,7 +116,8 @@ type ServeOptions struct {
 // When stdout is the process's real standard output it is reserved for the
 // protocol (worker.ReserveStdout), so that stray prints from ONNX Runtime
 // or OpenCV land on stderr. ONNX Runtime and the models load on the first
-// request that needs them and are reused by all later ones.
+// request that needs them (the landmark and analysis models at once with
+// Preload) and are reused by all later ones.
 func Serve(ctx context.Context, opts ServeOptions, stdin io.Reader, stdout, stderr io.Writer) int {
 	if err := CheckEP(opts.EP); err != nil {
 		fmt.Fprintln(stderr, "facemirror worker:", err)
@@ -130,6 +135,13 @@ func Serve(ctx context.Context, opts ServeOptions, stdin io.Reader, stdout, stde
 	}
 	e := &engine{ep: opts.EP, threads: opts.Threads, modelsDir: opts.ModelsDir, library: opts.Library, log: helperLogger(stderr, opts.Verbose)}
 	defer e.close()
+	if opts.Preload {
+		// A failure is not kept: the first request that needs the models
+		// loads them again and reports it.
+		ctx, cancel := context.WithCancel(ctx)
+		defer cancel()
+		go e.analysis(ctx)
+	}
 	err := worker.Serve(ctx, stdin, out, worker.ServerOptions{
 		Handlers: map[string]worker.Handler{
 			KindDetect:  e.detect,

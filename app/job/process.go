@@ -359,6 +359,9 @@ func newRun(ctx context.Context, files []string, opts Options, workers int) *run
 	opts = opts.withDefaults()
 	h := opts.Helpers
 	h.Threads = 1
+	// Every mode tracks the face: helpers load those models while this
+	// process reads its own and probes the first input.
+	h.Preload = true
 	r := &run{
 		ctx:      ctx,
 		opts:     opts,
@@ -462,9 +465,9 @@ func (r *run) plan() {
 	}
 }
 
-// warm starts the helpers the inputs will need while this process reads
-// its AU models and probes the first input: a tenth of a second of the
-// helpers' start-up on a short video. Not for inputs that do not exist,
+// warm starts the helpers the inputs will need, and with them their model
+// loading (Preload), while this process reads its AU models and probes the
+// first input. Not for inputs that do not exist,
 // which fail at once, nor with SkipExisting, where every input may turn
 // out done.
 func (r *run) warm() {

@@ -76,9 +76,9 @@ func NewPool(ctx context.Context, opts PoolOptions) *Pool {
 func (p *Pool) Size() int { return p.opts.Size }
 
 // Warm starts up to n helpers (at most Size) in the background, so that
-// their start-up (a third of a second on the development machine, mostly
-// the dynamic loader) overlaps what the caller does before its first
-// request. Requests wait for a helper being warmed rather than start
+// their start-up (with helpers that preload their models, about a quarter
+// of a second on the development machine) overlaps what the caller does
+// before its first request. Requests wait for a helper being warmed rather than start
 // another. A helper that fails to start is dropped silently: the first
 // request that needs it starts another and reports the failure.
 func (p *Pool) Warm(n int) {
