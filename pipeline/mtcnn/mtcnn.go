@@ -110,8 +110,8 @@ type workspaceRunner interface {
 // pages each time (the helpers hand every C allocation over 1 MB to mmap);
 // the pool keeps it while frames keep coming and the garbage collector
 // frees it once detection stops. Only those workspaces go back to the
-// pool; a larger frame's float image is mapped for its detection alone
-// (see detect).
+// pool; a larger frame's float image is mapped outside the Go heap and
+// kept only briefly between detections (see detect and bigFrames).
 type workspace struct {
 	frame  []float32 // the image in float, interleaved BGR (pooled sizes)
 	level  []float32 // one pyramid level, interleaved BGR
