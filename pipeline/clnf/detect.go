@@ -3,6 +3,7 @@ package clnf
 import (
 	"context"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 
@@ -102,43 +103,48 @@ func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windo
 // the result and the landmarks become its reconstruction. It also returns
 // every part's state, fitted or not: OpenFace's eye landmarks and gaze
 // are read from it.
+//
+// The parts are independent of one another until they are merged, so with
+// spare scratch memory in img they run on all cores, as OpenFace runs them
+// in parallel too; on a large face they are half of a tracked frame.
 func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks []float32, tr partTracer) (params, []float32, []partState, error) {
 	n := m.main.pdm.NumPoints()
 	parts := make([]partState, len(m.parts))
-	used := false
-	for k, pt := range m.parts {
-		np := pt.pdm.NumPoints()
-		locs := make([]float32, 2*np)
-		for _, mp := range pt.mapping {
-			locs[mp[1]] = landmarks[mp[0]]
-			locs[mp[1]+np] = landmarks[mp[0]+n]
-		}
-		fitted, err := pt.pdm.CalcParams(locs, pdm.Euler{})
-		if err != nil {
-			return params{}, nil, nil, err
-		}
-		pp := params{g: fitted.Global, local: fitted.Local}
-		fit := float64(p.g.Scale) > 0.9*pt.scales[0].PatchScaling
-		if tr != nil {
-			tr.partMapped(pt.name, pp.clone(), fit)
-		}
-		if fit {
-			used = true
-			var tc tracer
-			if tr != nil {
-				tc = tr
+	fitted := make([]bool, len(m.parts))
+	errs := make([]error, len(m.parts))
+	if tr != nil || len(img.spare) == 0 {
+		// One after another: tests trace the parts in order.
+		for k := range m.parts {
+			if parts[k], fitted[k], errs[k] = m.refinePart(ctx, img, k, p.g.Scale, landmarks, tr); errs[k] != nil {
+				return params{}, nil, nil, errs[k]
 			}
-			if _, _, _, err := pt.fit(ctx, img, &pp, pt.set.windowsInit, tc); err != nil {
+		}
+	} else {
+		var next atomic.Int32
+		var wg sync.WaitGroup
+		frames := []*frame{img.alone()}
+		for _, s := range img.spare {
+			frames = append(frames, img.on(s))
+		}
+		for _, f := range frames {
+			wg.Go(func() {
+				for {
+					k := int(next.Add(1)) - 1
+					if k >= len(m.parts) {
+						return
+					}
+					parts[k], fitted[k], errs[k] = m.refinePart(ctx, f, k, p.g.Scale, landmarks, nil)
+				}
+			})
+		}
+		wg.Wait()
+		for _, err := range errs {
+			if err != nil {
 				return params{}, nil, nil, err
 			}
 		}
-		pl, err := pt.pdm.Shape2D(pp.g, pp.local, nil)
-		if err != nil {
-			return params{}, nil, nil, err
-		}
-		parts[k] = partState{p: pp, landmarks: pl}
 	}
-	if !used {
+	if !slices.Contains(fitted, true) {
 		return p, landmarks, parts, nil
 	}
 	merged := append([]float32(nil), landmarks...)
@@ -162,6 +168,43 @@ func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks
 		return params{}, nil, nil, err
 	}
 	return p, out, parts, nil
+}
+
+// refinePart places part k on the main landmarks and, when the main
+// model's scale is large enough for it, fits it to img. It reports whether
+// the part was fitted.
+func (m *Model) refinePart(ctx context.Context, img *frame, k int, mainScale float32, landmarks []float32, tr partTracer) (partState, bool, error) {
+	pt := m.parts[k]
+	n := m.main.pdm.NumPoints()
+	np := pt.pdm.NumPoints()
+	locs := make([]float32, 2*np)
+	for _, mp := range pt.mapping {
+		locs[mp[1]] = landmarks[mp[0]]
+		locs[mp[1]+np] = landmarks[mp[0]+n]
+	}
+	fitted, err := pt.pdm.CalcParams(locs, pdm.Euler{})
+	if err != nil {
+		return partState{}, false, err
+	}
+	pp := params{g: fitted.Global, local: fitted.Local}
+	fit := float64(mainScale) > 0.9*pt.scales[0].PatchScaling
+	if tr != nil {
+		tr.partMapped(pt.name, pp.clone(), fit)
+	}
+	if fit {
+		var tc tracer
+		if tr != nil {
+			tc = tr
+		}
+		if _, _, _, err := pt.fit(ctx, img, &pp, pt.set.windowsInit, tc); err != nil {
+			return partState{}, false, err
+		}
+	}
+	pl, err := pt.pdm.Shape2D(pp.g, pp.local, nil)
+	if err != nil {
+		return partState{}, false, err
+	}
+	return partState{p: pp, landmarks: pl}, fit, nil
 }
 
 // initialParts is the part models' state before any fit, as CLNF::Read
@@ -258,7 +301,7 @@ func (m *Model) detectFromBox(ctx context.Context, img *frame, box pdm.Box, prev
 	} else {
 		var next atomic.Int32
 		var wg sync.WaitGroup
-		frames := []*frame{img}
+		frames := []*frame{img.alone()}
 		for _, s := range img.spare {
 			frames = append(frames, img.on(s))
 		}

@@ -34,6 +34,13 @@ func (f *frame) on(s fitScratch) *frame {
 	return &frame{gray: f.gray, work: s.work, fw: s.fw}
 }
 
+// alone returns the frame's picture with its own scratch memory and no
+// spare: the fits run beside others must not take the spare memory those
+// others use.
+func (f *frame) alone() *frame {
+	return &frame{gray: f.gray, work: f.work, fw: f.scratch()}
+}
+
 // fitWork is the scratch memory of a tracker's fits: the response maps and
 // weights of the current patch scale and the NU-RLMS buffers, which the
 // scales, the part models and the frames reuse instead of allocating. The
