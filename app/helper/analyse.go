@@ -305,7 +305,7 @@ func newAnalyseStage(call *worker.Call, path string, a *openface.Analyser, ahead
 			enc, err := analyseTracked(a, t.mat, t.lm)
 			ahead.release(t.mat)
 			if err == nil {
-				err = call.Emit(EventFrame, AnalysedFrame{Index: t.index, Result: enc})
+				err = emitFrame(call, EventFrame, "", t.index, enc)
 			} else {
 				err = fmt.Errorf("frame %d of %s: %w", t.index, path, err)
 			}

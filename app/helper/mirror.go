@@ -17,7 +17,7 @@ import (
 	"gocv.io/x/gocv"
 )
 
-// Side names of MirrorRequest.Analyse and MirroredFrame.Side.
+// Side names of MirrorRequest.Analyse and AnalysedFrame.Side.
 const (
 	SideRight = "right"
 	SideLeft  = "left"
@@ -164,7 +164,7 @@ func trackSource(ctx context.Context, call *worker.Call, req *MirrorRequest, r *
 		if err != nil {
 			return res, fmt.Errorf("frame %d of %s: %w", i, path, err)
 		}
-		if err := call.Emit(EventFrame, AnalysedFrame{Index: i, Result: enc}); err != nil {
+		if err := emitFrame(call, EventFrame, "", i, enc); err != nil {
 			return res, err
 		}
 		res.Frames++

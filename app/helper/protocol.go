@@ -2,7 +2,9 @@ package helper
 
 import (
 	"context"
+	"encoding/binary"
 	"fmt"
+	"math"
 	"time"
 
 	"facemirror/app/worker"
@@ -145,18 +147,60 @@ type AnalyseRequest struct {
 	Aligned bool `json:"aligned,omitempty"`
 }
 
-// AnalysedFrame is one frame's analysis.
+// AnalysedFrame is one frame's analysis as a binary event carries it
+// (worker.Call.EmitBytes): the side's name after a length byte, the index
+// as a uvarint, then the result. Binary instead of JSON because the result
+// is about 20 KB a frame, which JSON would carry as base64 and scan twice
+// on each side: that cost about 0.4 ms a frame end to end, binary about
+// a tenth of it (app/worker's BenchmarkBinaryEvents).
 type AnalysedFrame struct {
+	// Side is "" for a frame of the source (EventFrame), SideRight or
+	// SideLeft for a frame of a mirrored face (EventMirrored).
+	Side string
 	// Index is the frame's 0-based decode index.
-	Index int `json:"index"`
+	Index int
 	// Result is the frame's openface.FrameResult in its binary encoding
-	// (FrameResult.MarshalBinary), base64 in the JSON: about 28 KB per
-	// frame with a face (20.7 KB encoded), about half of what JSON numbers
-	// took, bit-exact, and a sixth of the time to encode and decode
-	// (BenchmarkFrameWire). Streaming
-	// such events costs about 0.25 ms per frame end to end
-	// (app/worker's BenchmarkBinaryEvents), 1-2 % of the frame's analysis.
-	Result []byte `json:"result"`
+	// (FrameResult.MarshalBinary): bit-exact, about half of what JSON
+	// numbers took and a sixth of the time to encode and decode
+	// (BenchmarkFrameWire).
+	Result []byte
+}
+
+// MarshalBinary encodes f as its event carries it.
+func (f AnalysedFrame) MarshalBinary() ([]byte, error) {
+	if len(f.Side) > 255 || f.Index < 0 {
+		return nil, fmt.Errorf("analysed frame %d of side %.20q cannot be encoded", f.Index, f.Side)
+	}
+	b := make([]byte, 0, 1+len(f.Side)+binary.MaxVarintLen64+len(f.Result))
+	b = append(b, byte(len(f.Side)))
+	b = append(b, f.Side...)
+	b = binary.AppendUvarint(b, uint64(f.Index))
+	return append(b, f.Result...), nil
+}
+
+// UnmarshalBinary decodes an event's data into f; f.Result shares data's
+// memory.
+func (f *AnalysedFrame) UnmarshalBinary(data []byte) error {
+	if len(data) < 1 || len(data) < 1+int(data[0]) {
+		return fmt.Errorf("analysed frame event of %d bytes is shorter than its side", len(data))
+	}
+	side := string(data[1 : 1+data[0]])
+	rest := data[1+data[0]:]
+	index, n := binary.Uvarint(rest)
+	if n <= 0 || index > math.MaxInt32 {
+		return fmt.Errorf("analysed frame event has no valid frame index")
+	}
+	*f = AnalysedFrame{Side: side, Index: int(index), Result: rest[n:]}
+	return nil
+}
+
+// emitFrame streams one frame's analysis as the binary event kind.
+func emitFrame(call *worker.Call, kind, side string, index int, result []byte) error {
+	data, err := AnalysedFrame{Side: side, Index: index, Result: result}.MarshalBinary()
+	if err != nil {
+		return err
+	}
+	return call.EmitBytes(kind, data)
 }
 
 // AnalyseResult ends an analyse request.
@@ -211,18 +255,24 @@ func Detect(ctx context.Context, c Caller, req DetectRequest, onFrame func(Frame
 	return res, nil
 }
 
-// decodeAnalysed decodes an EventFrame event's AnalysedFrame of the video
-// at path.
-func decodeAnalysed(e worker.Event, path string) (int, openface.FrameResult, error) {
+// decodeAnalysed decodes an analysed frame's event (EventFrame of
+// KindAnalyse and KindMirror, EventMirrored) of the video at path.
+func decodeAnalysed(e worker.Event, path string) (AnalysedFrame, openface.FrameResult, error) {
 	var f AnalysedFrame
 	var r openface.FrameResult
-	if err := e.Decode(&f); err != nil {
-		return 0, r, err
+	if !e.Binary {
+		return f, r, fmt.Errorf("%s event of %s is not binary", e.Kind, path)
+	}
+	if err := f.UnmarshalBinary(e.Data); err != nil {
+		return f, r, fmt.Errorf("%s: %w", path, err)
 	}
 	if err := r.UnmarshalBinary(f.Result); err != nil {
-		return 0, r, fmt.Errorf("frame %d of %s: %w", f.Index, path, err)
+		if f.Side != "" {
+			return f, r, fmt.Errorf("%s frame %d of %s: %w", f.Side, f.Index, path, err)
+		}
+		return f, r, fmt.Errorf("frame %d of %s: %w", f.Index, path, err)
 	}
-	return f.Index, r, nil
+	return f, r, nil
 }
 
 // QueryRuntime asks a helper which ONNX Runtime it runs.
@@ -248,11 +298,11 @@ func Analyse(ctx context.Context, c Caller, req AnalyseRequest, onFrame func(ind
 		if e.Kind != EventFrame || onFrame == nil {
 			return nil
 		}
-		i, r, err := decodeAnalysed(e, req.Path)
+		f, r, err := decodeAnalysed(e, req.Path)
 		if err != nil {
 			return err
 		}
-		return onFrame(i, r)
+		return onFrame(f.Index, r)
 	})
 	if err != nil {
 		return AnalyseResult{}, err
@@ -265,7 +315,7 @@ func Analyse(ctx context.Context, c Caller, req AnalyseRequest, onFrame func(ind
 // and mirrors each frame across its smoothed facial midline as soon as
 // that is final (about 20 frames later): request MirrorRequest; events
 // EventFrame (AnalysedFrame) per source frame, EventProgress
-// (MirrorProgress) per frame mirrored, EventMirrored (MirroredFrame) per
+// (MirrorProgress) per frame mirrored, EventMirrored (AnalysedFrame) per
 // frame and side analysed, EventPreview (MirrorPreview) at most
 // PreviewRate times a second; result MirrorResult. A source whose frames
 // turn out unevenly spaced after some were written has them mirrored
@@ -338,17 +388,6 @@ type MirrorProgress struct {
 	Index int `json:"index"`
 }
 
-// MirroredFrame is one frame's analysis of one mirrored stream.
-type MirroredFrame struct {
-	// Side is "right" or "left".
-	Side string `json:"side"`
-	// Index is the frame's 0-based index.
-	Index int `json:"index"`
-	// Result is the frame's openface.FrameResult in its binary encoding,
-	// as in AnalysedFrame.
-	Result []byte `json:"result"`
-}
-
 // MirrorPreview is a downscaled look at one frame: JPEG images of the
 // source (midline drawn) and of the mirrored streams the request writes.
 type MirrorPreview struct {
@@ -409,22 +448,18 @@ func Mirror(ctx context.Context, c Caller, req MirrorRequest, ev MirrorEvents) (
 			if ev.Source == nil {
 				return nil
 			}
-			i, r, err := decodeAnalysed(e, req.Path)
+			f, r, err := decodeAnalysed(e, req.Path)
 			if err != nil {
 				return err
 			}
-			return ev.Source(i, r)
+			return ev.Source(f.Index, r)
 		case EventMirrored:
 			if ev.Frame == nil {
 				return nil
 			}
-			var f MirroredFrame
-			if err := e.Decode(&f); err != nil {
+			f, r, err := decodeAnalysed(e, req.Path)
+			if err != nil {
 				return err
-			}
-			var r openface.FrameResult
-			if err := r.UnmarshalBinary(f.Result); err != nil {
-				return fmt.Errorf("%s frame %d of %s: %w", f.Side, f.Index, req.Path, err)
 			}
 			return ev.Frame(f.Side, f.Index, r)
 		case EventPreview:

@@ -21,7 +21,7 @@ const sideDepth = 2
 // sideAnalyser tracks and analyses one mirrored face, like a video of its
 // own, on a goroutine of its own: the source's tracking, the mirror pass
 // and the two mirrored faces then keep both cores busy. It streams each
-// frame's result (EventMirrored, MirroredFrame) in frame order.
+// frame's result (EventMirrored, AnalysedFrame) in frame order.
 type sideAnalyser struct {
 	ctx      context.Context
 	call     *worker.Call
@@ -88,7 +88,7 @@ func (a *sideAnalyser) analyse(f sideFrame) error {
 	if err != nil {
 		return fmt.Errorf("frame %d: %w", f.index, err)
 	}
-	return a.call.Emit(EventMirrored, MirroredFrame{Side: a.name, Index: f.index, Result: enc})
+	return emitFrame(a.call, EventMirrored, a.name, f.index, enc)
 }
 
 func (a *sideAnalyser) failed() error {

@@ -59,26 +59,42 @@ func BenchmarkStart(b *testing.B) {
 }
 
 // BenchmarkBinaryEvents measures streaming binary payloads of the size of
-// an analysed frame (a FrameResult's 19.3 KB binary encoding, base64 in
-// the JSON), decoded on the client: the protocol's cost per frame.
+// an analysed frame (a FrameResult's 19.3 KB binary encoding), decoded on
+// the client: the protocol's cost per frame, as binary events and as
+// base64 in JSON events.
 func BenchmarkBinaryEvents(b *testing.B) {
 	const events, size = 300, 19300
 	c := startBenchHelper(b)
 	ctx := context.Background()
-	for b.Loop() {
-		n := 0
-		err := c.Call(ctx, "bulk", testRequest{N: events, Size: size}, nil, func(e Event) error {
-			var ev bulkEvent
-			if err := e.Decode(&ev); err != nil || len(ev.Data) != size {
-				return fmt.Errorf("event %d: %v, %d bytes", n, err, len(ev.Data))
-			}
-			n++
-			return nil
-		})
-		if err != nil || n != events {
-			b.Fatal(err, n)
+	for _, binary := range []bool{true, false} {
+		name := "json"
+		if binary {
+			name = "binary"
 		}
+		b.Run(name, func(b *testing.B) {
+			for b.Loop() {
+				n := 0
+				err := c.Call(ctx, "bulk", testRequest{N: events, Size: size, Binary: binary}, nil, func(e Event) error {
+					got := len(e.Data)
+					if !binary {
+						var ev bulkEvent
+						if err := e.Decode(&ev); err != nil {
+							return fmt.Errorf("event %d: %v", n, err)
+						}
+						got = len(ev.Data)
+					}
+					if got != size {
+						return fmt.Errorf("event %d: %d bytes", n, got)
+					}
+					n++
+					return nil
+				})
+				if err != nil || n != events {
+					b.Fatal(err, n)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
+			b.SetBytes(events * size)
+		})
 	}
-	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*events), "ns/event")
-	b.SetBytes(events * size)
 }

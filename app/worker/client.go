@@ -81,15 +81,22 @@ func (o Options) withDefaults() Options {
 type Event struct {
 	// Kind names the event, as chosen by the handler.
 	Kind string
-	// Data is the event's JSON.
+	// Data is the event's JSON, or with Binary its bytes as the handler
+	// passed them to Call.EmitBytes.
 	Data json.RawMessage
+	// Binary tells that the handler sent Data with EmitBytes.
+	Binary bool
 	// Attempt is 1, or 2 when a Pool retries the request on a fresh helper
 	// (the retry's events start again from the beginning).
 	Attempt int
 }
 
-// Decode unmarshals the event's JSON into v.
+// Decode unmarshals the event's JSON into v. A binary event has no JSON:
+// read its Data.
 func (e Event) Decode(v any) error {
+	if e.Binary {
+		return fmt.Errorf("decode %s event: a binary event has no JSON", e.Kind)
+	}
 	if err := json.Unmarshal(e.Data, v); err != nil {
 		return fmt.Errorf("decode %s event: %w", e.Kind, err)
 	}
@@ -324,7 +331,7 @@ func (c *Client) Call(ctx context.Context, kind string, req, result any, onEvent
 				if onEvent == nil {
 					continue
 				}
-				if err := onEvent(Event{Kind: m.Kind, Data: m.Data, Attempt: 1}); err != nil {
+				if err := onEvent(Event{Kind: m.Kind, Data: m.Data, Binary: m.bin, Attempt: 1}); err != nil {
 					c.cancel(id, p)
 					return err
 				}

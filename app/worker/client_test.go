@@ -165,7 +165,7 @@ func TestHandshakeFailures(t *testing.T) {
 		sentinel error
 		want     string
 	}{
-		{"version99", "", ErrVersion, "helper speaks protocol 99, this program speaks protocol 1"},
+		{"version99", "", ErrVersion, "helper speaks protocol 99, this program speaks protocol 2"},
 		{"silent", "", ErrStalled, "helper did not answer the handshake within 300ms"},
 		{"quit", "", ErrExited, "helper exited: exit status 0"},
 		{"garbage-hello", "", ErrGarbage, `helper sent garbage: frame header "this" announces 1952999795 bytes (limit 67108864)`},
@@ -224,6 +224,28 @@ func TestCallStreamsEventsInOrder(t *testing.T) {
 	}
 	if fmt.Sprint(ticks) != "[0 1 2 3 4]" || res.Text != "hi" || res.PID != c.PID() {
 		t.Errorf("ticks %v, result %+v", ticks, res)
+	}
+}
+
+// Binary events reach the caller as the handler's bytes, in order, marked
+// binary; they have no JSON to decode.
+func TestCallStreamsBinaryEvents(t *testing.T) {
+	ctx := testContext(t)
+	c := startServe(t, ctx, helperOptions(t, "serve"))
+	n := 0
+	err := c.Call(ctx, "bulk", testRequest{N: 5, Size: 100, Binary: true}, nil, func(e Event) error {
+		if !e.Binary || e.Kind != "bulk" || len(e.Data) != 100 || e.Data[0] != byte(n) || e.Data[1] != 7 || e.Data[99] != byte(99*7%256) {
+			t.Errorf("event %d: kind %q, binary %v, %d bytes starting %v", n, e.Kind, e.Binary, len(e.Data), e.Data[:min(len(e.Data), 2)])
+		}
+		var v any
+		if err := e.Decode(&v); err == nil || err.Error() != "decode bulk event: a binary event has no JSON" {
+			t.Errorf("Decode of a binary event: %v", err)
+		}
+		n++
+		return nil
+	})
+	if err != nil || n != 5 {
+		t.Errorf("%d events, error %v", n, err)
 	}
 }
 

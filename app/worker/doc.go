@@ -19,7 +19,11 @@
 //
 //	{"type": "...", "id": 7, "kind": "detect", "data": {...}, "error": {"code": "...", "message": "..."}}
 //
-// Fields that do not apply are left out. A frame whose length exceeds the
+// Fields that do not apply are left out. An event may instead be binary
+// ([Call.EmitBytes]), for large payloads that JSON would carry as base64: its
+// payload starts with a zero byte, then the request id (8 bytes, big
+// endian), the kind's length (1 byte), the kind and the data as the handler
+// encoded them ([Event.Binary]). A frame whose length exceeds the
 // limit, or whose payload is not a message, is garbage: the other side treats
 // the stream as broken (the client kills the helper). Stray writes to a
 // helper's standard output would corrupt the stream, so a helper serving on

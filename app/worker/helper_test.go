@@ -81,6 +81,7 @@ type testRequest struct {
 	File   string        `json:"file,omitempty"`
 	Status int           `json:"status,omitempty"`
 	Size   int           `json:"size,omitempty"`
+	Binary bool          `json:"binary,omitempty"`
 }
 
 // bulkEvent is the event of the "bulk" handler: binary data, base64 in
@@ -132,7 +133,8 @@ func testHandlers(out *os.File) map[string]Handler {
 			}
 			return testResult{Text: r.Text, PID: os.Getpid()}, nil
 		},
-		// bulk emits N events carrying Size bytes each.
+		// bulk emits N events carrying Size bytes each, as binary events
+		// with Binary.
 		"bulk": func(ctx context.Context, call *Call) (any, error) {
 			r, err := decode(call)
 			if err != nil {
@@ -143,6 +145,14 @@ func testHandlers(out *os.File) map[string]Handler {
 				data[i] = byte(i * 7)
 			}
 			for i := 0; i < r.N; i++ {
+				if r.Binary {
+					// The index in the first byte, the data after it.
+					data[0] = byte(i)
+					if err := call.EmitBytes("bulk", data); err != nil {
+						return nil, err
+					}
+					continue
+				}
 				if err := call.Emit("bulk", bulkEvent{Index: i, Data: data}); err != nil {
 					return nil, err
 				}

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"testing"
 )
@@ -40,6 +41,37 @@ func TestFrameRoundTrip(t *testing.T) {
 	}
 }
 
+// A binary event crosses as its bytes, beside JSON messages, and comes
+// out marked binary; bytes that happen to look like JSON stay bytes.
+func TestBinaryEventRoundTrip(t *testing.T) {
+	msgs := []*message{
+		{Type: typeEvent, ID: 3, Kind: "frame", Data: []byte{0, 1, 2, 255}, bin: true},
+		{Type: typeEvent, ID: 3, Kind: "progress", Data: json.RawMessage(`{"index":1}`)},
+		{Type: typeEvent, ID: 1 << 40, Kind: "mirrored", Data: []byte(`{"not":"json to us"}`), bin: true},
+		{Type: typeEvent, ID: 9, Kind: "empty", bin: true},
+	}
+	var buf bytes.Buffer
+	for _, m := range msgs {
+		b, err := encodeFrame(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		buf.Write(b)
+	}
+	for _, want := range msgs {
+		got, err := readFrame(&buf)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Type != want.Type || got.ID != want.ID || got.Kind != want.Kind || got.bin != want.bin || !bytes.Equal(got.Data, want.Data) {
+			t.Errorf("read %+v, want %+v", got, want)
+		}
+	}
+	if _, err := encodeFrame(&message{Type: typeEvent, ID: 1, Kind: string(make([]byte, 256)), bin: true}); err == nil {
+		t.Error("a binary event with a 256-byte kind was encoded")
+	}
+}
+
 func TestFrameErrors(t *testing.T) {
 	whole, _ := encodeFrame(&message{Type: typeEvent, ID: 1, Kind: "frame"})
 	cases := []struct {
@@ -53,6 +85,10 @@ func TestFrameErrors(t *testing.T) {
 		{"text", []byte("panic: oh no\n"), `frame header "pani" announces 1885433449 bytes (limit 67108864)`, nil},
 		{"not json", append([]byte{0, 0, 0, 3}, "abc"...), `frame payload "abc" is not a message: invalid character 'a' looking for beginning of value`, nil},
 		{"no type", append([]byte{0, 0, 0, 2}, "{}"...), `frame payload "{}" has no message type`, nil},
+		{"binary, short header", []byte{0, 0, 0, 3, 0, 0, 1}, `binary frame payload "\x00\x00\x01" is shorter than its header`, nil},
+		{"binary, short kind", []byte{0, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 1, 5, 'f'}, `binary frame payload "\x00\x00\x00\x00\x00\x00\x00\x00\x01\x05f" is shorter than its header`, nil},
+		{"binary, no id", []byte{0, 0, 0, 11, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1, 'f'}, `binary frame payload "\x00\x00\x00\x00\x00\x00\x00\x00\x00\x01f" has no request id or no kind`, nil},
+		{"binary, no kind", []byte{0, 0, 0, 10, 0, 0, 0, 0, 0, 0, 0, 0, 7, 0}, `binary frame payload "\x00\x00\x00\x00\x00\x00\x00\x00\a\x00" has no request id or no kind`, nil},
 	}
 	for _, tc := range cases {
 		_, err := readFrame(bytes.NewReader(tc.in))
@@ -101,7 +137,7 @@ func TestServeRejectsAnotherProtocolVersion(t *testing.T) {
 	hello, _ := json.Marshal(Hello{Protocol: ProtocolVersion + 1})
 	var out bytes.Buffer
 	err := Serve(context.Background(), frames(t, &message{Type: typeHello, Data: hello}), &out, ServerOptions{})
-	if err == nil || err.Error() != "client speaks protocol 2, this helper speaks protocol 1" {
+	if err == nil || err.Error() != fmt.Sprintf("client speaks protocol %d, this helper speaks protocol %d", ProtocolVersion+1, ProtocolVersion) {
 		t.Errorf("error %v", err)
 	}
 	got := readAll(t, &out)
