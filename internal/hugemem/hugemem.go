@@ -12,6 +12,8 @@
 // instead of waiting for the garbage collector.
 package hugemem
 
+import "unsafe"
+
 // Buffer is a float32 buffer from Alloc. Its memory is not managed by the
 // Go garbage collector: Free it, and do not use Data afterwards.
 type Buffer struct {
@@ -37,4 +39,14 @@ func (b *Buffer) Free() error {
 	f := b.free
 	b.free, b.Data = nil, nil
 	return f()
+}
+
+// Advise asks for huge pages behind the 2 MB-aligned part of s, a large
+// allocation that has not been written yet (fresh memory from the Go heap
+// is untouched until first written). It is for buffers whose pages are all
+// written soon, such as histograms, kept in the Go heap because their
+// lifetime follows the values that hold them; the garbage collector still
+// frees them. Where huge pages are not offered it does nothing.
+func Advise[E any](s []E) {
+	advise(unsafe.Pointer(unsafe.SliceData(s)), uintptr(len(s))*unsafe.Sizeof(*new(E)))
 }

@@ -32,3 +32,15 @@ func alloc(n int) *Buffer {
 		free: func() error { return syscall.Munmap(mem) },
 	}
 }
+
+// advise madvises the whole huge pages inside [p, p+n); the advice
+// failing (no transparent huge pages) changes nothing.
+func advise(p unsafe.Pointer, n uintptr) {
+	base := uintptr(p)
+	start := (base + hugePage - 1) &^ (hugePage - 1)
+	end := (base + n) &^ (hugePage - 1)
+	if end <= start {
+		return
+	}
+	_ = syscall.Madvise(unsafe.Slice((*byte)(unsafe.Add(p, start-base)), end-start), syscall.MADV_HUGEPAGE)
+}
