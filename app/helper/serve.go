@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"facemirror/app/worker"
+	"facemirror/internal/cvparallel"
 	"facemirror/models"
 	"facemirror/pipeline/mtcnn"
 	"facemirror/pipeline/onnxrt"
@@ -133,6 +134,9 @@ func Serve(ctx context.Context, opts ServeOptions, stdin io.Reader, stdout, stde
 		defer reserved.Close()
 		out = reserved
 	}
+	// The helper's goroutines keep the cores busy; OpenCV's own thread
+	// pool would only spin beside them.
+	cvparallel.Serial()
 	e := &engine{ep: opts.EP, threads: opts.Threads, modelsDir: opts.ModelsDir, library: opts.Library, log: helperLogger(stderr, opts.Verbose)}
 	defer e.close()
 	if opts.Preload {
