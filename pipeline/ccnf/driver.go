@@ -142,20 +142,23 @@ func (s *Scale) Response(ctx context.Context, img *image.Gray, md *pdm.Model, g 
 		return ctx.Err()
 	}
 	var next atomic.Int64
-	var wg sync.WaitGroup
-	for k := 0; k < workers; k++ {
-		wg.Add(1)
-		go func(sc *scratch) {
-			defer wg.Done()
-			for {
-				j := int(next.Add(1)) - 1
-				if j >= len(w.visible) || ctx.Err() != nil {
-					return
-				}
-				one(sc, w.visible[j])
+	work := func(sc *scratch) {
+		for {
+			j := int(next.Add(1)) - 1
+			if j >= len(w.visible) || ctx.Err() != nil {
+				return
 			}
-		}(&w.scratch[k])
+			one(sc, w.visible[j])
+		}
 	}
+	// The calling goroutine is one of the workers: a frame makes several
+	// of these calls, and parking the caller for each would hand its
+	// thread to the scheduler and back.
+	var wg sync.WaitGroup
+	for k := 1; k < workers; k++ {
+		wg.Go(func() { work(&w.scratch[k]) })
+	}
+	work(&w.scratch[0])
 	wg.Wait()
 	return ctx.Err()
 }
