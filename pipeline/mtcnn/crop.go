@@ -5,6 +5,8 @@ import (
 	"image"
 	"unsafe"
 
+	"facemirror/internal/hugemem"
+
 	"gocv.io/x/gocv"
 )
 
@@ -87,7 +89,11 @@ func (c *cropper) cropCanvas(dst []float32, x, y, w, h, side int) error {
 	cw, ch := w+1, h+1
 	n := cw * ch * 3
 	if cap(c.canvas) < n {
-		c.canvas = make([]float32, n) // already zero
+		// Already zero. A face box reaching past a 1080p frame's edge
+		// makes a canvas of several megabytes, written at once: huge
+		// pages take most of its page faults.
+		c.canvas = make([]float32, n)
+		hugemem.Advise(c.canvas)
 	} else {
 		clear(c.canvas[:n])
 	}
