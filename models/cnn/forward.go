@@ -6,6 +6,7 @@ import (
 	"math"
 
 	"facemirror/internal/exactmath"
+	"facemirror/internal/hugemem"
 )
 
 // blasMinRows is the result height from which OpenCV hands a float matrix
@@ -132,7 +133,13 @@ func nextPReLU(layers []Layer, i int) (*PReLU, bool) {
 // values are not cleared: every caller overwrites all of them.
 func grow[T any](b []T, n int) []T {
 	if cap(b) < n {
-		return make([]T, n)
+		// The first layers over a 1080p frame's pyramid write several
+		// megabytes at once, into fresh memory after a workspace is
+		// dropped between detections: huge pages take most of those
+		// page faults (nothing for buffers under 2 MB).
+		b = make([]T, n)
+		hugemem.Advise(b)
+		return b
 	}
 	return b[:n]
 }
