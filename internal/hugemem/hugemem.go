@@ -14,6 +14,9 @@ package hugemem
 
 import "unsafe"
 
+// hugePage is the size of an x86-64 and arm64 transparent huge page.
+const hugePage = 2 << 20
+
 // Buffer is a float32 buffer from Alloc. Its memory is not managed by the
 // Go garbage collector: Free it, and do not use Data afterwards.
 type Buffer struct {
@@ -49,4 +52,23 @@ func (b *Buffer) Free() error {
 // frees them. Where huge pages are not offered it does nothing.
 func Advise[E any](s []E) {
 	advise(unsafe.Pointer(unsafe.SliceData(s)), uintptr(len(s))*unsafe.Sizeof(*new(E)))
+}
+
+// Make returns n zero values in the Go heap with huge pages asked for
+// (Advise). When they fill at least a huge page they start at a 2 MB
+// boundary, so that only the last partial huge page is left to 4 KB pages;
+// the up to 2 MB skipped before it are never written and cost no memory.
+// For buffers that are written whole soon after, such as histograms and
+// network activations, whose lifetime the garbage collector manages.
+func Make[E any](n int) []E {
+	size := unsafe.Sizeof(*new(E))
+	if size == 0 || hugePage%size != 0 || uintptr(n)*size < hugePage {
+		return make([]E, n)
+	}
+	buf := make([]E, n+int(hugePage/size))
+	base := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
+	off := int(((base+hugePage-1)&^(hugePage-1) - base) / size)
+	s := buf[off : off+n : off+n]
+	Advise(s)
+	return s
 }

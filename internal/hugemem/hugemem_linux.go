@@ -5,9 +5,6 @@ import (
 	"unsafe"
 )
 
-// hugePage is the size of an x86-64 and arm64 transparent huge page.
-const hugePage = 2 << 20
-
 // alloc maps n float32 values of anonymous memory and asks for huge pages;
 // nil if the mapping fails. Only the 2 MB-aligned part of the mapping can
 // be huge, so the mapping is made one huge page larger and the buffer

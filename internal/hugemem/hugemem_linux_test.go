@@ -35,6 +35,20 @@ func TestAdvise(t *testing.T) {
 		t.Errorf("transparent huge pages are %q, and the advised 8 MB have %d kB of them", strings.TrimSpace(string(mode)), huge)
 	}
 	runtime.KeepAlive(s)
+
+	// Made aligned, 8 MB are four whole huge pages.
+	m := Make[float32](2 << 20)
+	for i := range m {
+		m[i] = 1
+	}
+	lo = uintptr(unsafe.Pointer(&m[0]))
+	if huge, err = hugeKB(lo, lo+8<<20); err != nil {
+		t.Fatal(err)
+	}
+	if offered && huge < 8192 {
+		t.Errorf("8 MB from Make have %d kB of huge pages, want 8192", huge)
+	}
+	runtime.KeepAlive(m)
 }
 
 // hugeKB sums AnonHugePages over the mappings that overlap [lo, hi), from

@@ -1,6 +1,9 @@
 package hugemem
 
-import "testing"
+import (
+	"testing"
+	"unsafe"
+)
 
 // A buffer holds n zeros, keeps what is written to every value, and can be
 // freed twice.
@@ -32,5 +35,27 @@ func TestAlloc(t *testing.T) {
 	}
 	if b := Alloc(0); len(b.Data) != 0 || b.Free() != nil {
 		t.Errorf("Alloc(0) = %d values", len(b.Data))
+	}
+}
+
+// Make returns n zero values; from one huge page up they start at a 2 MB
+// boundary.
+func TestMake(t *testing.T) {
+	for _, n := range []int{0, 1, 1000, 1<<19 - 1, 1 << 19, 3<<20 + 5} {
+		s := Make[float32](n)
+		if len(s) != n || cap(s) != n {
+			t.Fatalf("Make(%d): len %d, cap %d", n, len(s), cap(s))
+		}
+		for i, v := range s {
+			if v != 0 {
+				t.Fatalf("Make(%d): value %d is %v", n, i, v)
+			}
+		}
+		if aligned := n > 0 && uintptr(unsafe.Pointer(&s[0]))%hugePage == 0; n*4 >= hugePage && !aligned {
+			t.Errorf("Make(%d) starts at %p, not at a 2 MB boundary", n, &s[0])
+		}
+	}
+	if s := Make[uint16](1 << 20); uintptr(unsafe.Pointer(&s[0]))%hugePage != 0 {
+		t.Errorf("Make[uint16](1<<20) starts at %p", &s[0])
 	}
 }

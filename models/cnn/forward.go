@@ -137,9 +137,7 @@ func grow[T any](b []T, n int) []T {
 		// megabytes at once, into fresh memory after a workspace is
 		// dropped between detections: huge pages take most of those
 		// page faults (nothing for buffers under 2 MB).
-		b = make([]T, n)
-		hugemem.Advise(b)
-		return b
+		return hugemem.Make[T](n)
 	}
 	return b[:n]
 }

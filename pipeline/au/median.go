@@ -61,14 +61,11 @@ func newRunningMedian(median []float64, bins int, min, max float64, clampZero bo
 		alpha:     n * inv,
 		beta:      (-min * n) * inv,
 		clampZero: clampZero,
-		hist16:    make([]uint16, dims*bins),
+		hist16:    hugemem.Make[uint16](dims * bins),
 		pos:       make([]int32, dims),
 		cum:       make([]int32, dims),
 		median:    median,
 	}
-	// Huge pages make the histogram's first touch a few faults instead of
-	// one per 4 KB page (about 3,500 for a video's two medians).
-	hugemem.Advise(m.hist16)
 	prefault(m.hist16)
 	return m
 }
@@ -79,6 +76,8 @@ func newRunningMedian(median []float64, bins int, min, max float64, clampZero bo
 // where a Sequence is made while the helpers start, takes those page
 // faults off the way to the first frame. On the development machine (a
 // virtual machine) a page fault costs about 12 µs: this moved 40-70 ms.
+// The histograms come from hugemem.Make, so most of those pages are 2 MB
+// ones, each a single fault.
 func prefault(s []uint16) {
 	const perPage = 4096 / 2
 	for i := 0; i < len(s); i += perPage {

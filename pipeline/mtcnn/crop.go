@@ -92,8 +92,7 @@ func (c *cropper) cropCanvas(dst []float32, x, y, w, h, side int) error {
 		// Already zero. A face box reaching past a 1080p frame's edge
 		// makes a canvas of several megabytes, written at once: huge
 		// pages take most of its page faults.
-		c.canvas = make([]float32, n)
-		hugemem.Advise(c.canvas)
+		c.canvas = hugemem.Make[float32](n)
 	} else {
 		clear(c.canvas[:n])
 	}
