@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"io"
+	"unsafe"
 
+	"facemirror/internal/hugemem"
 	"facemirror/pipeline/video"
 
 	"gocv.io/x/gocv"
@@ -36,8 +38,35 @@ type aheadReader struct {
 	err   error
 	total int
 	ended bool
-	// mats are all the Mats, for close.
+	// mats are all the Mats, for close, and bufs the memory of those
+	// made over huge pages.
 	mats []gocv.Mat
+	bufs []*hugemem.Buffer
+}
+
+// hugeFrameBytes is the frame size from which the Mats are made over
+// memory with huge pages (hugemem): a 1080p frame is 6 MB, and each Mat's
+// first frame otherwise page-faults it in 4 KB at a time (1,500 faults,
+// about 18 ms on the development machine), while the helper is still
+// loading its models. Smaller frames would waste most of a 2 MB page.
+const hugeFrameBytes = 2 << 20
+
+// newFrameMat returns an empty Mat for frames of w×h BGR pixels, over
+// memory with huge pages when they are large; OpenCV decodes into it in
+// place when the frame has that size.
+func (a *aheadReader) newFrameMat(w, h int) gocv.Mat {
+	n := w * h * 3
+	if n < hugeFrameBytes {
+		return gocv.NewMat()
+	}
+	buf := hugemem.Alloc((n + 3) / 4)
+	m, err := gocv.NewMatFromBytes(h, w, gocv.MatTypeCV8UC3, unsafe.Slice((*byte)(unsafe.Pointer(&buf.Data[0])), n))
+	if err != nil {
+		buf.Free()
+		return gocv.NewMat()
+	}
+	a.bufs = append(a.bufs, buf)
+	return m
 }
 
 // newAheadReader starts decoding r from its current position up to (not
@@ -53,8 +82,9 @@ func newAheadReader(ctx context.Context, r *video.Reader, end int) *aheadReader 
 	// Every Mat there will ever be: the ones waiting in frames, the one
 	// the consumer holds, the one being decoded into, and one more for a
 	// frame the consumer passes on before giving it back.
+	info := r.Info()
 	for range decodeAhead + 2 {
-		m := gocv.NewMat()
+		m := a.newFrameMat(info.Width, info.Height)
 		a.mats = append(a.mats, m)
 		a.free <- m
 	}
@@ -125,6 +155,9 @@ func (a *aheadReader) close() (total int, ended bool) {
 	<-a.done
 	for _, m := range a.mats {
 		m.Close()
+	}
+	for _, b := range a.bufs {
+		b.Free()
 	}
 	return a.total, a.ended
 }
