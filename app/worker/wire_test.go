@@ -50,21 +50,13 @@ func TestBinaryEventRoundTrip(t *testing.T) {
 		{Type: typeEvent, ID: 1 << 40, Kind: "mirrored", Data: []byte(`{"not":"json to us"}`), bin: true},
 		{Type: typeEvent, ID: 9, Kind: "empty", bin: true},
 	}
-	var buf bytes.Buffer
-	for _, m := range msgs {
-		b, err := encodeFrame(m)
-		if err != nil {
-			t.Fatal(err)
-		}
-		buf.Write(b)
+	got := readAll(t, frames(t, msgs...))
+	if len(got) != len(msgs) {
+		t.Fatalf("read %d messages, want %d", len(got), len(msgs))
 	}
-	for _, want := range msgs {
-		got, err := readFrame(&buf)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if got.Type != want.Type || got.ID != want.ID || got.Kind != want.Kind || got.bin != want.bin || !bytes.Equal(got.Data, want.Data) {
-			t.Errorf("read %+v, want %+v", got, want)
+	for i, want := range msgs {
+		if g := got[i]; g.Type != want.Type || g.ID != want.ID || g.Kind != want.Kind || g.bin != want.bin || !bytes.Equal(g.Data, want.Data) {
+			t.Errorf("read %+v, want %+v", g, want)
 		}
 	}
 	if _, err := encodeFrame(&message{Type: typeEvent, ID: 1, Kind: string(make([]byte, 256)), bin: true}); err == nil {

@@ -4,8 +4,6 @@ import (
 	"context"
 	"math"
 	"slices"
-	"sync"
-	"sync/atomic"
 
 	"facemirror/pipeline/pdm"
 )
@@ -120,24 +118,9 @@ func (m *Model) refineParts(ctx context.Context, img *frame, p params, landmarks
 			}
 		}
 	} else {
-		var next atomic.Int32
-		var wg sync.WaitGroup
-		frames := []*frame{img.alone()}
-		for _, s := range img.spare {
-			frames = append(frames, img.on(s))
-		}
-		for _, f := range frames {
-			wg.Go(func() {
-				for {
-					k := int(next.Add(1)) - 1
-					if k >= len(m.parts) {
-						return
-					}
-					parts[k], fitted[k], errs[k] = m.refinePart(ctx, f, k, p.g.Scale, landmarks, nil)
-				}
-			})
-		}
-		wg.Wait()
+		img.each(len(m.parts), func(k int, f *frame) {
+			parts[k], fitted[k], errs[k] = m.refinePart(ctx, f, k, p.g.Scale, landmarks, nil)
+		})
 		for _, err := range errs {
 			if err != nil {
 				return params{}, nil, nil, err
@@ -299,24 +282,7 @@ func (m *Model) detectFromBox(ctx context.Context, img *frame, box pdm.Box, prev
 			lik = results[h].likelihood
 		}
 	} else {
-		var next atomic.Int32
-		var wg sync.WaitGroup
-		frames := []*frame{img.alone()}
-		for _, s := range img.spare {
-			frames = append(frames, img.on(s))
-		}
-		for _, f := range frames {
-			wg.Go(func() {
-				for {
-					h := int(next.Add(1)) - 1
-					if h >= len(hypotheses) {
-						return
-					}
-					fitOne(h, f, prevLik)
-				}
-			})
-		}
-		wg.Wait()
+		img.each(len(hypotheses), func(h int, f *frame) { fitOne(h, f, prevLik) })
 		for _, err := range errs {
 			if err != nil {
 				return fitResult{}, err

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"image"
 	"slices"
+	"sync"
+	"sync/atomic"
 
 	"facemirror/pipeline/ccnf"
 	"facemirror/pipeline/pdm"
@@ -39,6 +41,30 @@ func (f *frame) on(s fitScratch) *frame {
 // others use.
 func (f *frame) alone() *frame {
 	return &frame{gray: f.gray, work: f.work, fw: f.scratch()}
+}
+
+// each calls do(i, f) for every i in [0, n), spread over one goroutine
+// per set of scratch memory (the frame's own and each spare): independent
+// fits of the same picture on all cores. It returns when all are done.
+func (f *frame) each(n int, do func(i int, f *frame)) {
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	frames := []*frame{f.alone()}
+	for _, s := range f.spare {
+		frames = append(frames, f.on(s))
+	}
+	for _, fr := range frames {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				do(i, fr)
+			}
+		})
+	}
+	wg.Wait()
 }
 
 // fitWork is the scratch memory of a tracker's fits: the response maps and
