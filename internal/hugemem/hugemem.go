@@ -1,7 +1,8 @@
-// Package hugemem provides large float32 buffers mapped outside the Go
-// heap, freed explicitly, and backed by transparent huge pages where the
-// system offers them to memory that asks (Linux with
-// transparent_hugepage set to madvise or always).
+// Package hugemem provides large buffers backed by transparent huge pages
+// where the system offers them to memory that asks (Linux with
+// transparent_hugepage set to madvise or always): float32 buffers mapped
+// outside the Go heap and freed explicitly (Alloc), and slices in the Go
+// heap that ask for huge pages (Make, Advise).
 //
 // A fresh 4 KB page costs a page fault when it is first written; on the
 // development machine, a virtual machine, that is about 12 µs, against
@@ -57,7 +58,8 @@ func Advise[E any](s []E) {
 // Make returns n zero values in the Go heap with huge pages asked for
 // (Advise). When they fill at least a huge page they start at a 2 MB
 // boundary, so that only the last partial huge page is left to 4 KB pages;
-// the up to 2 MB skipped before it are never written and cost no memory.
+// the up to 2 MB skipped before it are not written by the caller, and cost
+// no memory when the allocation is fresh from the system.
 // For buffers that are written whole soon after, such as histograms and
 // network activations, whose lifetime the garbage collector manages.
 func Make[E any](n int) []E {
