@@ -14,7 +14,9 @@ import (
 	"errors"
 	"fmt"
 	"image"
+	"runtime"
 	"sync"
+	"sync/atomic"
 
 	"facemirror/models/cnn"
 
@@ -270,7 +272,32 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 		}
 	}()
 
-	cands, err := d.proposals(ctx, ws, img, levels, tr)
+	lanes := []lane{{ws: ws, crop: newCropper(img, pixels)}}
+	if tr == nil && d.twoLanes(w, h) {
+		// A second workspace and cropper for the work that splits over
+		// two goroutines with the same arithmetic on each: the pyramid
+		// levels and the RNet and ONet batches. Tests that trace a
+		// detection keep to one.
+		other, _ := d.work.Get().(*workspace)
+		if other == nil {
+			other = new(workspace)
+		}
+		if w*h <= maxPooledPixels {
+			defer d.work.Put(other)
+		}
+		lanes = append(lanes, lane{ws: other, crop: newCropper(img, pixels)})
+	}
+	for _, l := range lanes {
+		l.crop.canvas = l.ws.canvas
+	}
+	defer func() {
+		for _, l := range lanes {
+			l.ws.canvas = l.crop.canvas // it may have grown
+			l.crop.Close()
+		}
+	}()
+
+	cands, err := d.proposals(ctx, lanes, img, levels, tr)
 	if err != nil {
 		return nil, err
 	}
@@ -278,15 +305,8 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 		tr.rnetIn = append([]candidate(nil), cands...)
 	}
 
-	crop := newCropper(img, pixels)
-	crop.canvas = ws.canvas
-	defer func() {
-		ws.canvas = crop.canvas // it may have grown
-		crop.Close()
-	}()
-
 	// RNet: rescore, keep, suppress, regress, square.
-	cands, err = d.refine(ctx, ws, d.rnet, 1, "RNet", crop, cands, rnetSide)
+	cands, err = d.refine(ctx, lanes, d.rnet, 1, "RNet", cands, rnetSide)
 	if err != nil {
 		return nil, err
 	}
@@ -308,7 +328,7 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 	}
 
 	// ONet: rescore, keep, regress (one pixel larger), suppress by min-area.
-	cands, err = d.refine(ctx, ws, d.onet, 2, "ONet", crop, cands, onetSide)
+	cands, err = d.refine(ctx, lanes, d.onet, 2, "ONet", cands, onetSide)
 	if err != nil {
 		return nil, err
 	}
@@ -334,62 +354,21 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 
 // proposals runs PNet over the pyramid and returns the squared, regressed
 // candidates that go into RNet.
-func (d *Detector) proposals(ctx context.Context, ws *workspace, img gocv.Mat, levels []level, tr *trace) ([]candidate, error) {
+func (d *Detector) proposals(ctx context.Context, lanes []lane, img gocv.Mat, levels []level, tr *trace) ([]candidate, error) {
+	perLevel := make([][]candidate, len(levels))
+	// The levels are independent until their candidates are joined in
+	// level order. A level's area is half the one before, so with two
+	// lanes the first one's level 0 weighs about as much as all the others.
+	err := onLanes(lanes, len(levels), func(l lane, i int) (err error) {
+		perLevel[i], err = d.level(ctx, l.ws, img, levels[i], i, tr)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
 	var all []candidate
-	for i, l := range levels {
-		if err := ctx.Err(); err != nil {
-			return nil, err
-		}
-		px, err := resizeLevel(ws, img, l)
-		if err != nil {
-			return nil, fmt.Errorf("mtcnn: pyramid level %d: %w", i, err)
-		}
-		ws.input = grow(ws.input, 3*l.w*l.h)
-		in := cnn.Tensor{N: 1, C: 3, H: l.h, W: l.w, Data: ws.input}
-		fillPlanes(in.Data, px, l.w*l.h)
-		out, err := ws.run(ctx, d.pnet, 0, in)
-		if err != nil {
-			return nil, fmt.Errorf("mtcnn: PNet on %dx%d level %d: %w", l.w, l.h, i, err)
-		}
-		if err := out.Check(); err != nil {
-			return nil, fmt.Errorf("mtcnn: PNet output on level %d: %w", i, err)
-		}
-		if out.N != 1 || out.C < 6 || out.H != l.mapH || out.W != l.mapW {
-			return nil, fmt.Errorf("mtcnn: PNet output on %dx%d level %d is %dx%dx%dx%d, want 1x6x%dx%d",
-				l.w, l.h, i, out.N, out.C, out.H, out.W, l.mapH, l.mapW)
-		}
-
-		// prob = 1/(1+exp(out0−out1)) with OpenCV's vectorised exp, which
-		// differs from libm in the last bits.
-		plane := out.H * out.W
-		ws.diff = grow(ws.diff, plane)
-		diff := ws.diff
-		for k := range diff {
-			diff[k] = out.Data[k] - out.Data[plane+k]
-		}
-		ws.exp = grow(ws.exp, plane)
-		prob, err := cvExp(ws.exp, diff, out.H, out.W)
-		if err != nil {
-			return nil, fmt.Errorf("mtcnn: PNet probability on level %d: %w", i, err)
-		}
-		for k, e := range prob {
-			prob[k] = 1 / (e + 1)
-		}
-
-		cands := generateBoxes(prob, out.Data[2*plane:6*plane], out.W, out.H, float32(l.scale), d.opt.Thresholds[0])
-		above := len(cands)
-		cands = subset(cands, nms(cands, nmsPerScale, false))
-		if tr != nil {
-			tr.levels = append(tr.levels, l)
-			tr.aboveT1 = append(tr.aboveT1, above)
-			tr.perScale = append(tr.perScale, append([]candidate(nil), cands...))
-			var m float32
-			for _, p := range prob {
-				m = max(m, p)
-			}
-			tr.pnetMaxProbs = append(tr.pnetMaxProbs, m)
-		}
-		all = append(all, cands...)
+	for _, c := range perLevel {
+		all = append(all, c...)
 	}
 
 	all = subset(all, nms(all, nmsCrossScale, false))
@@ -399,6 +378,134 @@ func (d *Detector) proposals(ctx context.Context, ws *workspace, img gocv.Mat, l
 	applyCorrection(all, false)
 	rectify(all)
 	return all, nil
+}
+
+// lane is the memory one goroutine of a detection works with.
+type lane struct {
+	ws   *workspace
+	crop *cropper
+}
+
+// twoLanes tells whether a detection on a w×h frame may work on two
+// goroutines: every network must be the plain-Go one, whose workspaces
+// keep each goroutine's buffers apart and which computes each sample of a
+// batch alone (so a batch split in two gives the same numbers), and the
+// frame at most maxTwoLanePixels.
+func (d *Detector) twoLanes(w, h int) bool {
+	for _, n := range []cnn.Runner{d.pnet, d.rnet, d.onet} {
+		if _, ok := n.(workspaceRunner); !ok {
+			return false
+		}
+	}
+	return runtime.GOMAXPROCS(0) > 1 && w*h <= maxTwoLanePixels
+}
+
+// maxTwoLanePixels is the largest frame whose detection works on two
+// goroutines. The second needs a workspace of its own, which for a 1080p
+// frame would be another 10 MB or so at the detection's peak, when a
+// helper's memory is at its highest.
+const maxTwoLanePixels = 1280 * 720
+
+// onLanes calls do(l, i) for every i in [0, n) in order on one lane, or
+// spread over two goroutines with two lanes. It returns the error of the
+// lowest i that failed. On the goroutines a panic in do becomes that
+// item's error, as detect's own recovery makes it on the caller's.
+func onLanes(lanes []lane, n int, do func(l lane, i int) error) error {
+	if len(lanes) == 1 {
+		for i := range n {
+			if err := do(lanes[0], i); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	errs := make([]error, n)
+	one := func(l lane, i int) {
+		defer func() {
+			if r := recover(); r != nil {
+				errs[i] = fmt.Errorf("mtcnn: %v", r)
+			}
+		}()
+		errs[i] = do(l, i)
+	}
+	var next atomic.Int32
+	var wg sync.WaitGroup
+	for _, l := range lanes {
+		wg.Go(func() {
+			for {
+				i := int(next.Add(1)) - 1
+				if i >= n {
+					return
+				}
+				one(l, i)
+			}
+		})
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// level runs PNet on pyramid level i (l) of the float image and returns
+// its candidates after the per-scale suppression.
+func (d *Detector) level(ctx context.Context, ws *workspace, img gocv.Mat, l level, i int, tr *trace) ([]candidate, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	px, err := resizeLevel(ws, img, l)
+	if err != nil {
+		return nil, fmt.Errorf("mtcnn: pyramid level %d: %w", i, err)
+	}
+	ws.input = grow(ws.input, 3*l.w*l.h)
+	in := cnn.Tensor{N: 1, C: 3, H: l.h, W: l.w, Data: ws.input}
+	fillPlanes(in.Data, px, l.w*l.h)
+	out, err := ws.run(ctx, d.pnet, 0, in)
+	if err != nil {
+		return nil, fmt.Errorf("mtcnn: PNet on %dx%d level %d: %w", l.w, l.h, i, err)
+	}
+	if err := out.Check(); err != nil {
+		return nil, fmt.Errorf("mtcnn: PNet output on level %d: %w", i, err)
+	}
+	if out.N != 1 || out.C < 6 || out.H != l.mapH || out.W != l.mapW {
+		return nil, fmt.Errorf("mtcnn: PNet output on %dx%d level %d is %dx%dx%dx%d, want 1x6x%dx%d",
+			l.w, l.h, i, out.N, out.C, out.H, out.W, l.mapH, l.mapW)
+	}
+
+	// prob = 1/(1+exp(out0−out1)) with OpenCV's vectorised exp, which
+	// differs from libm in the last bits.
+	plane := out.H * out.W
+	ws.diff = grow(ws.diff, plane)
+	diff := ws.diff
+	for k := range diff {
+		diff[k] = out.Data[k] - out.Data[plane+k]
+	}
+	ws.exp = grow(ws.exp, plane)
+	prob, err := cvExp(ws.exp, diff, out.H, out.W)
+	if err != nil {
+		return nil, fmt.Errorf("mtcnn: PNet probability on level %d: %w", i, err)
+	}
+	for k, e := range prob {
+		prob[k] = 1 / (e + 1)
+	}
+
+	cands := generateBoxes(prob, out.Data[2*plane:6*plane], out.W, out.H, float32(l.scale), d.opt.Thresholds[0])
+	above := len(cands)
+	cands = subset(cands, nms(cands, nmsPerScale, false))
+	if tr != nil {
+		tr.levels = append(tr.levels, l)
+		tr.aboveT1 = append(tr.aboveT1, above)
+		tr.perScale = append(tr.perScale, append([]candidate(nil), cands...))
+		var m float32
+		for _, p := range prob {
+			m = max(m, p)
+		}
+		tr.pnetMaxProbs = append(tr.pnetMaxProbs, m)
+	}
+	return cands, nil
 }
 
 // resizeLevel resizes the float image to pyramid level l and returns its
@@ -438,14 +545,40 @@ func cvExp(out, v []float32, rows, cols int) ([]float32, error) {
 }
 
 // refine runs RNet or ONet on every candidate in one batch and replaces each
-// candidate's score and regression with the network's.
-func (d *Detector) refine(ctx context.Context, ws *workspace, net cnn.Runner, stage int, name string, crop *cropper, cands []candidate, side int) ([]candidate, error) {
+// candidate's score and regression with the network's. With two lanes the
+// batch is split in two halves, one on each: each sample is computed alone
+// (see twoLanes), so the numbers are the same.
+func (d *Detector) refine(ctx context.Context, lanes []lane, net cnn.Runner, stage int, name string, cands []candidate, side int) ([]candidate, error) {
 	if len(cands) == 0 {
 		return cands, nil
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
+	res := make([]candidate, len(cands))
+	if len(cands) < 2 {
+		lanes = lanes[:1]
+	}
+	half := (len(cands) + 1) / 2
+	parts := [][2]int{{0, len(cands)}}
+	if len(lanes) == 2 {
+		parts = [][2]int{{0, half}, {half, len(cands)}}
+	}
+	err := onLanes(lanes, len(parts), func(l lane, i int) error {
+		lo, hi := parts[i][0], parts[i][1]
+		return d.refineBatch(ctx, l, net, stage, name, cands[lo:hi], res[lo:hi], lo, side)
+	})
+	if err != nil {
+		return nil, err
+	}
+	return res, nil
+}
+
+// refineBatch runs the network on cands as one batch and writes each
+// candidate's rescored copy to res. first is the index of cands[0] in the
+// whole batch, for messages.
+func (d *Detector) refineBatch(ctx context.Context, l lane, net cnn.Runner, stage int, name string, cands, res []candidate, first, side int) error {
+	ws := l.ws
 	ws.input = grow(ws.input, len(cands)*3*side*side)
 	in := cnn.Tensor{N: len(cands), C: 3, H: side, W: side, Data: ws.input}
 	per := 3 * side * side
@@ -461,22 +594,21 @@ func (d *Detector) refine(ctx context.Context, ws *workspace, net cnn.Runner, st
 			clear(in.Data[k*per : (k+1)*per])
 			continue
 		}
-		if err := crop.crop(in.Data[k*per:(k+1)*per], x, y, bw, bh, side); err != nil {
-			return nil, fmt.Errorf("mtcnn: %s input %d: %w", name, k, err)
+		if err := l.crop.crop(in.Data[k*per:(k+1)*per], x, y, bw, bh, side); err != nil {
+			return fmt.Errorf("mtcnn: %s input %d: %w", name, first+k, err)
 		}
 		usable[k] = true
 	}
 	out, err := ws.run(ctx, net, stage, in)
 	if err != nil {
-		return nil, fmt.Errorf("mtcnn: %s on %d candidates: %w", name, len(cands), err)
+		return fmt.Errorf("mtcnn: %s on %d candidates: %w", name, len(cands), err)
 	}
 	if err := out.Check(); err != nil {
-		return nil, fmt.Errorf("mtcnn: %s output: %w", name, err)
+		return fmt.Errorf("mtcnn: %s output: %w", name, err)
 	}
 	if out.N != len(cands) || out.C < 6 || out.H != 1 || out.W != 1 {
-		return nil, fmt.Errorf("mtcnn: %s output is %dx%dx%dx%d, want %dx(>=6)x1x1", name, out.N, out.C, out.H, out.W, len(cands))
+		return fmt.Errorf("mtcnn: %s output is %dx%dx%dx%d, want %dx(>=6)x1x1", name, out.N, out.C, out.H, out.W, len(cands))
 	}
-	res := make([]candidate, len(cands))
 	for k, c := range cands {
 		v := out.Data[k*out.C : k*out.C+6]
 		res[k] = candidate{box: c.box, score: scoreFromLogits(v[0], v[1]), reg: [4]float32{v[2], v[3], v[4], v[5]}}
@@ -484,7 +616,7 @@ func (d *Detector) refine(ctx context.Context, ws *workspace, net cnn.Runner, st
 			res[k].score = 0
 		}
 	}
-	return res, nil
+	return nil
 }
 
 // threshold keeps the candidates scoring at least t, in order.
