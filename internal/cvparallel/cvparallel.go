@@ -1,8 +1,12 @@
 package cvparallel
 
+// The flags follow gocv v0.31.0's own, which this binary links already.
+
 /*
 #cgo !windows pkg-config: opencv4
 #cgo CXXFLAGS: --std=c++11
+#cgo windows CPPFLAGS: -IC:/opencv/build/install/include
+#cgo windows LDFLAGS: -LC:/opencv/build/install/x64/mingw/lib -lopencv_core460
 #include "cvparallel.h"
 */
 import "C"
