@@ -168,14 +168,22 @@ type AnalysedFrame struct {
 
 // MarshalBinary encodes f as its event carries it.
 func (f AnalysedFrame) MarshalBinary() ([]byte, error) {
+	h, err := f.header()
+	if err != nil {
+		return nil, err
+	}
+	return append(h, f.Result...), nil
+}
+
+// header is the encoding of f up to its result.
+func (f AnalysedFrame) header() ([]byte, error) {
 	if len(f.Side) > 255 || f.Index < 0 {
 		return nil, fmt.Errorf("analysed frame %d of side %.20q cannot be encoded", f.Index, f.Side)
 	}
-	b := make([]byte, 0, 1+len(f.Side)+binary.MaxVarintLen64+len(f.Result))
+	b := make([]byte, 0, 1+len(f.Side)+binary.MaxVarintLen64)
 	b = append(b, byte(len(f.Side)))
 	b = append(b, f.Side...)
-	b = binary.AppendUvarint(b, uint64(f.Index))
-	return append(b, f.Result...), nil
+	return binary.AppendUvarint(b, uint64(f.Index)), nil
 }
 
 // UnmarshalBinary decodes an event's data into f; f.Result shares data's
@@ -194,13 +202,14 @@ func (f *AnalysedFrame) UnmarshalBinary(data []byte) error {
 	return nil
 }
 
-// emitFrame streams one frame's analysis as the binary event kind.
+// emitFrame streams one frame's analysis as the binary event kind; the
+// result is copied once, into the frame.
 func emitFrame(call *worker.Call, kind, side string, index int, result []byte) error {
-	data, err := AnalysedFrame{Side: side, Index: index, Result: result}.MarshalBinary()
+	h, err := AnalysedFrame{Side: side, Index: index}.header()
 	if err != nil {
 		return err
 	}
-	return call.EmitBytes(kind, data)
+	return call.EmitBytes(kind, h, result)
 }
 
 // AnalyseResult ends an analyse request.

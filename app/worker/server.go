@@ -67,9 +67,10 @@ func (c *Call) Emit(kind string, v any) error {
 // EmitBytes streams an event of the given kind whose data are bytes in the
 // handler's own encoding, passed to the client as they are (Event.Binary):
 // for large payloads such as analysed frames, which JSON would carry as
-// base64. The kind has at most 255 bytes.
-func (c *Call) EmitBytes(kind string, data []byte) error {
-	return c.send(&message{Type: typeEvent, ID: c.ID, Kind: kind, Data: data, bin: true})
+// base64. The data are the parts one after another, copied once into the
+// frame. The kind has at most 255 bytes.
+func (c *Call) EmitBytes(kind string, parts ...[]byte) error {
+	return c.send(&message{Type: typeEvent, ID: c.ID, Kind: kind, parts: parts, bin: true})
 }
 
 // Alive tells the client the handler is still working, without an event.

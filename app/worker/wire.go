@@ -64,8 +64,10 @@ type message struct {
 	Data  json.RawMessage `json:"data,omitempty"`
 	Error *wireError      `json:"error,omitempty"`
 	// bin marks an event whose Data are bytes of the handler's own
-	// encoding, framed without JSON (see binaryMark).
-	bin bool
+	// encoding, framed without JSON (see binaryMark). A binary event to
+	// send may give its data as parts instead, concatenated in the frame.
+	bin   bool
+	parts [][]byte
 }
 
 // binaryMark starts the payload of a binary event, which no JSON payload
@@ -113,7 +115,14 @@ func encodeBinary(m *message) ([]byte, error) {
 	if len(m.Kind) > 255 {
 		return nil, fmt.Errorf("encode %.20s... event: a binary event's kind has at most 255 bytes, not %d", m.Kind, len(m.Kind))
 	}
-	n := binaryHeader + len(m.Kind) + len(m.Data)
+	parts := m.parts
+	if len(parts) == 0 {
+		parts = [][]byte{m.Data}
+	}
+	n := binaryHeader + len(m.Kind)
+	for _, p := range parts {
+		n += len(p)
+	}
 	if n > MaxFrameSize {
 		return nil, fmt.Errorf("encode %s event: %d bytes exceed the frame limit of %d", m.Kind, n, MaxFrameSize)
 	}
@@ -123,7 +132,10 @@ func encodeBinary(m *message) ([]byte, error) {
 	buf = binary.BigEndian.AppendUint64(buf, m.ID)
 	buf = append(buf, byte(len(m.Kind)))
 	buf = append(buf, m.Kind...)
-	return append(buf, m.Data...), nil
+	for _, p := range parts {
+		buf = append(buf, p...)
+	}
+	return buf, nil
 }
 
 // decodeBinary reads a binary event's payload; its data share the

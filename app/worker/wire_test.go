@@ -59,6 +59,11 @@ func TestBinaryEventRoundTrip(t *testing.T) {
 			t.Errorf("read %+v, want %+v", g, want)
 		}
 	}
+	// Data given in parts arrive as one.
+	parted := readAll(t, frames(t, &message{Type: typeEvent, ID: 4, Kind: "frame", parts: [][]byte{{1, 2}, nil, {3}}, bin: true}))
+	if len(parted) != 1 || !parted[0].bin || !bytes.Equal(parted[0].Data, []byte{1, 2, 3}) {
+		t.Errorf("an event sent in parts read back as %+v", parted)
+	}
 	if _, err := encodeFrame(&message{Type: typeEvent, ID: 1, Kind: string(make([]byte, 256)), bin: true}); err == nil {
 		t.Error("a binary event with a 256-byte kind was encoded")
 	}

@@ -2,7 +2,7 @@
 // where the system offers them to memory that asks (Linux with
 // transparent_hugepage set to madvise or always): float32 buffers mapped
 // outside the Go heap and freed explicitly (Alloc), and slices in the Go
-// heap that ask for huge pages (Make, Advise).
+// heap that ask for huge pages (Make).
 //
 // A fresh 4 KB page costs a page fault when it is first written; on the
 // development machine, a virtual machine, that is about 12 µs, against
@@ -45,18 +45,18 @@ func (b *Buffer) Free() error {
 	return f()
 }
 
-// Advise asks for huge pages behind the 2 MB-aligned part of s, a large
+// adviseSlice asks for huge pages behind the 2 MB-aligned part of s, a large
 // allocation that has not been written yet (fresh memory from the Go heap
 // is untouched until first written). It is for buffers whose pages are all
 // written soon, such as histograms, kept in the Go heap because their
 // lifetime follows the values that hold them; the garbage collector still
 // frees them. Where huge pages are not offered it does nothing.
-func Advise[E any](s []E) {
+func adviseSlice[E any](s []E) {
 	advise(unsafe.Pointer(unsafe.SliceData(s)), uintptr(len(s))*unsafe.Sizeof(*new(E)))
 }
 
 // Make returns n zero values in the Go heap with huge pages asked for
-// (Advise). When they fill at least a huge page they start at a 2 MB
+// (adviseSlice). When they fill at least a huge page they start at a 2 MB
 // boundary, so that only the last partial huge page is left to 4 KB pages;
 // the up to 2 MB skipped before it are not written by the caller, and cost
 // no memory when the allocation is fresh from the system.
@@ -71,6 +71,6 @@ func Make[E any](n int) []E {
 	base := uintptr(unsafe.Pointer(unsafe.SliceData(buf)))
 	off := int(((base+hugePage-1)&^(hugePage-1) - base) / size)
 	s := buf[off : off+n : off+n]
-	Advise(s)
+	adviseSlice(s)
 	return s
 }

@@ -9,13 +9,13 @@ import (
 	"unsafe"
 )
 
-// Advise gives a fresh heap allocation huge pages where the system offers
+// adviseSlice gives a fresh heap allocation huge pages where the system offers
 // them to memory that asks, and is harmless on slices too small for one.
-func TestAdvise(t *testing.T) {
-	Advise([]uint16(nil))
-	Advise(make([]byte, 100))
+func TestAdviseSlice(t *testing.T) {
+	adviseSlice([]uint16(nil))
+	adviseSlice(make([]byte, 100))
 	s := make([]uint16, 8<<20/2)
-	Advise(s)
+	adviseSlice(s)
 	for i := range s {
 		s[i] = uint16(i)
 	}

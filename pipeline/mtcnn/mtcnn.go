@@ -272,7 +272,12 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 		}
 	}()
 
-	lanes := []lane{{ws: ws, crop: newCropper(img, pixels)}}
+	newLane := func(ws *workspace) lane {
+		c := newCropper(img, pixels)
+		c.canvas = ws.canvas
+		return lane{ws: ws, crop: c}
+	}
+	lanes := []lane{newLane(ws)}
 	if tr == nil && d.twoLanes(w, h) {
 		// A second workspace and cropper for the work that splits over
 		// two goroutines with the same arithmetic on each: the pyramid
@@ -285,10 +290,7 @@ func (d *Detector) detect(ctx context.Context, src gocv.Mat, tr *trace) (faces [
 		if w*h <= maxPooledPixels {
 			defer d.work.Put(other)
 		}
-		lanes = append(lanes, lane{ws: other, crop: newCropper(img, pixels)})
-	}
-	for _, l := range lanes {
-		l.crop.canvas = l.ws.canvas
+		lanes = append(lanes, newLane(other))
 	}
 	defer func() {
 		for _, l := range lanes {
