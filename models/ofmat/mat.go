@@ -152,6 +152,14 @@ func (m Mat) Value(i int) float64 {
 // ToFloat32 is convertTo(CV_32F): any element type, narrowed to float.
 func (m Mat) ToFloat32() []float32 {
 	out := make([]float32, m.Len())
+	if m.Depth == DepthF32 {
+		// Most of the landmark detector's load: skip the per-element
+		// switch and the round trip through float64 (exact either way).
+		for i := range out {
+			out[i] = math.Float32frombits(binary.LittleEndian.Uint32(m.data[4*i:]))
+		}
+		return out
+	}
 	for i := range out {
 		out[i] = float32(m.Value(i))
 	}
