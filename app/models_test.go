@@ -31,7 +31,7 @@ func TestModelsInstallAndVerify(t *testing.T) {
 		fmt.Fprintf(&want, "  converted  %s\n", g)
 	}
 	fmt.Fprintf(&want, "done: %d copied, 0 downloaded, 3 converted, 0 already in place\n", n)
-	sigma := fmt.Sprintf("landmark detector's Sigma tables ready in %s\n", filepath.Join(dir, helper.SigmaCacheDir))
+	sigma := fmt.Sprintf("landmark detector's prepared tables (Sigmas, weight panels) ready in %s\n", filepath.Join(dir, helper.TablesDir))
 	want.WriteString(sigma)
 	if code != 0 || stderr != "" || out != want.String() {
 		t.Fatalf("install: status %d, stderr %q, output:\n%s\nwant:\n%s", code, stderr, out, want.String())

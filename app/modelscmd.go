@@ -95,11 +95,11 @@ func runModelsInstall(ctx context.Context, args []string, stdout, stderr io.Writ
 	}
 	fmt.Fprintf(stdout, "done: %d copied, %d downloaded, %d converted, %d already in place\n",
 		counts[models.Copied], counts[models.Downloaded], counts[models.Converted], counts[models.Kept])
-	if err := helper.WriteSigmaCache(ctx, dir); err != nil {
+	if err := helper.WriteTables(ctx, dir); err != nil {
 		fmt.Fprintln(stderr, "facemirror models install:", err)
 		return 1
 	}
-	fmt.Fprintf(stdout, "landmark detector's Sigma tables ready in %s\n", filepath.Join(dir, helper.SigmaCacheDir))
+	fmt.Fprintf(stdout, "landmark detector's prepared tables (Sigmas, weight panels) ready in %s\n", filepath.Join(dir, helper.TablesDir))
 	return 0
 }
 

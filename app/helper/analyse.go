@@ -75,16 +75,17 @@ func (e *engine) analysis(ctx context.Context) (*analysisModels, error) {
 	}()
 	go func() {
 		defer wg.Done()
-		var err error
-		if landmarks, err = clnf.Load(filepath.Join(dir, filepath.FromSlash(openface.LandmarkerFile))); err != nil {
+		// Without the tables (a folder installed by an older version) the
+		// weight panels are built as the files are read and the Sigmas
+		// computed as they are needed: slower to start, same results.
+		var tableErr, err error
+		landmarks, tableErr, err = clnf.LoadPrepared(filepath.Join(dir, filepath.FromSlash(openface.LandmarkerFile)), filepath.Join(dir, TablesDir))
+		if err != nil {
 			errs[1] = worker.Coded(CodeModels, fmt.Errorf("load the landmark detector: %w", err))
 			return
 		}
-		// Without the tables (a folder installed by an older version) the
-		// Sigmas are computed as they are needed: slower to start, same
-		// results.
-		if _, err := landmarks.UseSigmaCache(filepath.Join(dir, SigmaCacheDir)); err != nil {
-			e.log.Warn("some precomputed Sigma tables are not used; facemirror models install rewrites them", "err", err)
+		if tableErr != nil {
+			e.log.Warn("some prepared tables of the landmark detector are not used; facemirror models install rewrites them", "err", tableErr)
 		}
 	}()
 	go func() {

@@ -93,6 +93,9 @@ type Scale struct {
 
 	// tables are precomputed Sigmas by window size (AttachSigmaTable).
 	tables map[int]*sigmaTable
+	// fromTable tells that the experts' weights and panels are a panel
+	// table's (LoadWithPanels).
+	fromTable bool
 }
 
 // NumViews returns the number of views.
@@ -145,6 +148,14 @@ func Read(r io.Reader) (*Scale, error) {
 	if err != nil {
 		return nil, err
 	}
+	return parse(d, nil)
+}
+
+// parse reads a CCNF file's layout from d, taking the experts' weights and
+// panels from ps when it is not nil (an error wrapping ErrPanelTable if
+// the table does not fit) and building them otherwise.
+func parse(d *ofmat.Decoder, ps *panelSource) (*Scale, error) {
+	var err error
 	s := &Scale{}
 	if s.PatchScaling, err = d.Float64("patch scaling"); err != nil {
 		return nil, err
@@ -209,7 +220,7 @@ func Read(r io.Reader) (*Scale, error) {
 	for v := range s.Experts {
 		s.Experts[v] = make([]*Expert, n)
 		for i := range s.Experts[v] {
-			e, err := readExpert(d, nBetas)
+			e, err := readExpert(d, nBetas, ps)
 			if err != nil {
 				return nil, fmt.Errorf("view %d landmark %d: %w", v, i, err)
 			}
@@ -218,6 +229,11 @@ func Read(r io.Reader) (*Scale, error) {
 	}
 	if err := d.End(); err != nil {
 		return nil, err
+	}
+	if ps != nil {
+		if err := ps.finish(); err != nil {
+			return nil, err
+		}
 	}
 	return s, nil
 }
@@ -264,7 +280,7 @@ func (s *Scale) readWindows(d *ofmat.Decoder) error {
 	return nil
 }
 
-func readExpert(d *ofmat.Decoder, nBetas int) (*Expert, error) {
+func readExpert(d *ofmat.Decoder, nBetas int, ps *panelSource) (*Expert, error) {
 	typ, err := d.Int32("expert type")
 	if err != nil {
 		return nil, err
@@ -294,8 +310,10 @@ func readExpert(d *ofmat.Decoder, nBetas int) (*Expert, error) {
 		return e, err
 	}
 	e.Neurons = make([]Neuron, nNeurons)
+	raw := make([]ofmat.Mat, nNeurons)
 	for k := range e.Neurons {
-		if err := readNeuron(d, &e.Neurons[k], e.Width, e.Height); err != nil {
+		var err error
+		if raw[k], err = readNeuron(d, &e.Neurons[k], e.Width, e.Height); err != nil {
 			return nil, fmt.Errorf("neuron %d: %w", k, err)
 		}
 	}
@@ -308,39 +326,49 @@ func readExpert(d *ofmat.Decoder, nBetas int) (*Expert, error) {
 	if e.Confidence, err = d.Float64("patch confidence"); err != nil {
 		return nil, err
 	}
+	if ps != nil {
+		return e, ps.take(e, raw)
+	}
+	for k, m := range raw {
+		e.Neurons[k].Weights = m.ToFloat32()
+	}
 	e.buildWeights()
 	return e, nil
 }
 
-func readNeuron(d *ofmat.Decoder, nr *Neuron, w, h int) error {
+// readNeuron reads a neuron and returns its filter as stored, an f32
+// matrix of the expert's size; its bytes are the file's.
+func readNeuron(d *ofmat.Decoder, nr *Neuron, w, h int) (ofmat.Mat, error) {
 	typ, err := d.Int32("neuron type tag")
 	if err != nil {
-		return err
+		return ofmat.Mat{}, err
 	}
 	if typ != 2 {
-		return d.Fail("neuron type tag", "%d, want 2", typ)
+		return ofmat.Mat{}, d.Fail("neuron type tag", "%d, want 2", typ)
 	}
 	if nr.Type, err = d.Int32("neuron type"); err != nil {
-		return err
+		return ofmat.Mat{}, err
 	}
 	if nr.NormWeights, err = d.Float64("norm weights"); err != nil {
-		return err
+		return ofmat.Mat{}, err
 	}
 	if nr.Bias, err = d.Float64("bias"); err != nil {
-		return err
+		return ofmat.Mat{}, err
 	}
 	if nr.Alpha, err = d.Float64("alpha"); err != nil {
-		return err
+		return ofmat.Mat{}, err
 	}
 	m, err := d.Mat("neuron weights")
 	if err != nil {
-		return err
+		return ofmat.Mat{}, err
 	}
 	if m.Rows != h || m.Cols != w {
-		return d.Fail("neuron weights", "%d×%d, the expert is %d×%d", m.Rows, m.Cols, h, w)
+		return ofmat.Mat{}, d.Fail("neuron weights", "%d×%d, the expert is %d×%d", m.Rows, m.Cols, h, w)
 	}
-	nr.Weights, err = m.Float32s("neuron weights")
-	return err
+	if m.Depth != ofmat.DepthF32 {
+		return ofmat.Mat{}, d.Fail("neuron weights", "element type %d, want float32 (%d)", m.Depth, ofmat.DepthF32)
+	}
+	return m, nil
 }
 
 // buildWeights lays out weight_matrix as CCNF_patch_expert::Read does.

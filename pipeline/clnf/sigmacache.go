@@ -1,6 +1,7 @@
 package clnf
 
 import (
+	"bufio"
 	"context"
 	"errors"
 	"fmt"
@@ -10,6 +11,7 @@ import (
 	"runtime"
 	"sort"
 
+	"facemirror/internal/atomicfile"
 	"facemirror/internal/mmapfile"
 	"facemirror/pipeline/ccnf"
 )
@@ -77,6 +79,44 @@ func (m *Model) WriteSigmaCache(ctx context.Context, dir string) error {
 	return nil
 }
 
+// panelTableName is the file name of the panel table of a CLNF model's
+// scale.
+func panelTableName(model string, scale int) string {
+	return fmt.Sprintf("%s-scale%d.panels", model, scale)
+}
+
+// WritePanelTables writes the panel table of every patch scale of the
+// Model's CLNF models to dir (created if needed; ccnf.WritePanelTable),
+// each to a temporary file renamed into place, for LoadPrepared. Tables
+// already in dir that fit their files are kept.
+func (m *Model) WritePanelTables(ctx context.Context, dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create the table folder %s: %w", dir, err)
+	}
+	models := []*clnf{m.main}
+	for _, p := range m.parts {
+		models = append(models, p.clnf)
+	}
+	for _, c := range models {
+		for s, source := range c.sources {
+			if err := ctx.Err(); err != nil {
+				return err
+			}
+			path := filepath.Join(dir, panelTableName(c.name, s))
+			if _, tableErr, err := ccnf.LoadWithPanels(source, path); err == nil && tableErr == nil {
+				if _, statErr := os.Stat(path); statErr == nil {
+					continue
+				}
+			}
+			err := atomicfile.Write(path, func(w *bufio.Writer) error { return ccnf.WritePanelTable(w, source) })
+			if err != nil {
+				return fmt.Errorf("write the panel table %s: %w", path, err)
+			}
+		}
+	}
+	return nil
+}
+
 // tableFits reports whether the table at path is one UseSigmaCache would
 // attach.
 func tableFits(path string, u sigmaUse) (bool, error) {
@@ -92,19 +132,8 @@ func tableFits(path string, u sigmaUse) (bool, error) {
 }
 
 func writeTable(path string, u sigmaUse) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".sigma-*")
+	err := atomicfile.Write(path, func(w *bufio.Writer) error { return u.scale.WriteSigmaTable(w, u.ws) })
 	if err != nil {
-		return fmt.Errorf("write the Sigma table %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if err := u.scale.WriteSigmaTable(tmp, u.ws); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write the Sigma table %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write the Sigma table %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
 		return fmt.Errorf("write the Sigma table %s: %w", path, err)
 	}
 	return nil

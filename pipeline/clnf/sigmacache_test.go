@@ -15,11 +15,12 @@ import (
 )
 
 // A tracker whose model takes its Sigmas from a cache written by
-// WriteSigmaCache tracks exactly as one that computes them: the same
-// landmarks, bit for bit, through v04's detection (all hypotheses, window
-// 11) and tracking with the part models. Writing the cache again keeps
-// the valid tables; a damaged table is refused, reported, and computed
-// instead.
+// WriteSigmaCache, or also its weight panels (LoadPrepared with the
+// tables of WritePanelTables), tracks exactly as one that computes them:
+// the same landmarks, bit for bit, through v04's detection (all
+// hypotheses, window 11) and tracking with the part models. Writing the
+// cache again keeps the valid tables; a damaged table is refused,
+// reported, and computed instead.
 func TestSigmaCache(t *testing.T) {
 	path := filepath.Join(sharedtest.Models(t), "model", "main_clnf_general.txt")
 	dir := t.TempDir()
@@ -80,13 +81,32 @@ func TestSigmaCache(t *testing.T) {
 		t.Errorf("after the repair: %d attached, %v", n, err)
 	}
 
+	if err := writer.WritePanelTables(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	panels, _ := filepath.Glob(filepath.Join(dir, "*.panels"))
+	if len(panels) != 8 {
+		t.Fatalf("%d panel tables, want one per scale of the main model and the three parts (8): %v", len(panels), panels)
+	}
+	before, _ = os.Stat(panels[0])
+	if err := writer.WritePanelTables(context.Background(), dir); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := os.Stat(panels[0]); !after.ModTime().Equal(before.ModTime()) {
+		t.Errorf("a valid panel table was rewritten")
+	}
+	prepared, tableErr, err := LoadPrepared(path, dir)
+	if err != nil || tableErr != nil {
+		t.Fatalf("LoadPrepared: %v, tables: %v", err, tableErr)
+	}
+
 	rd, err := video.Open(context.Background(), sharedtest.Media(t, "videos/"+testVideos["v04"]+".mp4"))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer rd.Close()
 	det := testDetector(t)
-	trackers := []*Tracker{NewTracker(mustLoad(t, path), det), NewTracker(cached, det), NewTracker(partial, det)}
+	trackers := []*Tracker{NewTracker(mustLoad(t, path), det), NewTracker(cached, det), NewTracker(partial, det), NewTracker(prepared, det)}
 	mat := gocv.NewMat()
 	defer mat.Close()
 	for f := 0; f < 12; f++ {

@@ -73,7 +73,7 @@ func Models(t testing.TB) string {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 		defer cancel()
 		if installed.err = models.Install(ctx, installed.dir, models.InstallOptions{Mirror: mirror}); installed.err == nil {
-			installed.err = helper.WriteSigmaCache(ctx, installed.dir)
+			installed.err = helper.WriteTables(ctx, installed.dir)
 		}
 	})
 	if installed.err != nil {
