@@ -27,6 +27,11 @@
 // same bits elsewhere, and the tests hold both to a frozen copy of the
 // earlier code.
 //
+// What a new process would otherwise compute from the files can be
+// prepared once and mapped read-only by every process: the Sigmas of a
+// window size (WriteSigmaTable, AttachSigmaTable) and the experts' weight
+// panels (WritePanelTable, LoadWithPanels).
+//
 // A Scale is safe for concurrent use. A Workspace holds the scratch memory
 // of Response calls and must not be shared by concurrent calls.
 package ccnf
