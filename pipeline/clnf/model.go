@@ -65,11 +65,11 @@ func Load(mainPath string) (*Model, error) {
 }
 
 // LoadPrepared is Load followed by UseSigmaCache(dir), taking also the
-// patch experts' weight panels from the tables WriteTables wrote to dir
-// (ccnf.LoadWithPanels): together they are most of a new process's work
-// in Load. Missing tables are no error; tables that do not fit the model
-// files are not used and reported in tableErr. err is what Load would
-// report.
+// patch experts' weight panels from the tables WritePanelTables wrote to
+// dir (ccnf.LoadWithPanels): building the panels and computing the Sigmas
+// are most of a new process's work in Load and its first fits. Missing
+// tables are no error; tables that do not fit the model files are not
+// used and reported in tableErr. err is what Load would report.
 func LoadPrepared(mainPath, dir string) (m *Model, tableErr, err error) {
 	m, panelErr, err := load(mainPath, dir)
 	if err != nil {
