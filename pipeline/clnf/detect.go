@@ -47,6 +47,21 @@ type partTracer interface {
 // validator. prevLik is the model likelihood before the call, kept when
 // the fit computes none.
 func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windows []int, prevLik float32, tr partTracer) (fitResult, error) {
+	r, fitOK, err := m.fitLandmarks(ctx, img, p, windows, prevLik, tr)
+	if err != nil {
+		return fitResult{}, err
+	}
+	if err := m.validate(&r, fitOK, img); err != nil {
+		return fitResult{}, err
+	}
+	return r, nil
+}
+
+// fitLandmarks is detectLandmarks without the validator: r lacks success
+// and certainty, which validate sets. fitOK is false for a fit that
+// validate must leave failed (the face too small, or landmarks not
+// finite).
+func (m *Model) fitLandmarks(ctx context.Context, img *frame, p params, windows []int, prevLik float32, tr partTracer) (r fitResult, fitOK bool, err error) {
 	c := m.main
 	var tc tracer
 	if tr != nil {
@@ -54,7 +69,7 @@ func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windo
 	}
 	fitOK, lik, hasLik, err := c.fit(ctx, img, &p, windows, tc)
 	if err != nil {
-		return fitResult{}, err
+		return fitResult{}, false, err
 	}
 	carried := !hasLik
 	if carried {
@@ -62,34 +77,42 @@ func (m *Model) detectLandmarks(ctx context.Context, img *frame, p params, windo
 	}
 	landmarks, err := c.pdm.Shape2D(p.g, p.local, nil)
 	if err != nil {
-		return fitResult{}, err
+		return fitResult{}, false, err
 	}
 	if !finite(landmarks) {
 		// A degenerate fit (a response map of zeros makes the mean shift
 		// 0/0) cannot be refined or validated; it simply fails, and the
 		// tracker re-detects. OpenFace would fit the part models to the
 		// non-finite landmarks; they are marked non-finite here.
-		return fitResult{p: p, landmarks: landmarks, likelihood: lik, carried: carried, parts: m.nonFiniteParts()}, nil
+		return fitResult{p: p, landmarks: landmarks, likelihood: lik, carried: carried, parts: m.nonFiniteParts()}, false, nil
 	}
 	var parts []partState
 	if c.set.refineHierarchical && len(m.parts) > 0 {
 		p, landmarks, parts, err = m.refineParts(ctx, img, p, landmarks, tr)
 		if err != nil {
-			return fitResult{}, err
+			return fitResult{}, false, err
 		}
 	}
-	r := fitResult{p: p, landmarks: landmarks, likelihood: lik, carried: carried, parts: parts}
+	return fitResult{p: p, landmarks: landmarks, likelihood: lik, carried: carried, parts: parts}, fitOK, nil
+}
+
+// validate sets r's success and certainty: the validator's verdict on
+// img, or success without it when the model does not validate. It reads
+// r and img only, so it may run beside a fit on other memory.
+func (m *Model) validate(r *fitResult, fitOK bool, img *frame) error {
+	c := m.main
 	switch {
 	case c.set.validate && fitOK:
-		r.certainty, err = m.valid.check(p.g.Rotation(), img, landmarks)
+		certainty, err := m.valid.check(r.p.g.Rotation(), img, r.landmarks)
 		if err != nil {
-			return fitResult{}, err
+			return err
 		}
-		r.success = r.certainty > c.set.validationBoundary
+		r.certainty = certainty
+		r.success = certainty > c.set.validationBoundary
 	case fitOK:
 		r.success, r.certainty = true, 1
 	}
-	return r, nil
+	return nil
 }
 
 // refineParts runs the hierarchical part models (the end of

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"math"
+	"reflect"
 	"testing"
 
 	"facemirror/internal/sharedtest"
@@ -130,3 +131,58 @@ func TestTrackFramesFromReference(t *testing.T) {
 
 // frameParams reads the CLNF parameters (clnf_p_*) of a frames.csv row.
 func frameParams(tb *table, row []string, m int) params { return tb.paramsAt(row, "clnf_p_", m) }
+
+// TestTrackAhead tracks videos twice, frame by frame with Track and with
+// TrackAhead told the next frame, and requires the same Results bit for
+// bit: through tracking with the part models (v04), a fit the validator
+// rejects and a detection replaces in the same frame (v02's frame 94, after
+// which the fit made ahead must be thrown away), and a face that leaves
+// the picture (e02).
+func TestTrackAhead(t *testing.T) {
+	m := testModel(t)
+	det := testDetector(t)
+	for _, path := range []string{"videos/" + testVideos["v04"] + ".mp4", "videos/" + testVideos["v02"] + ".mp4", "edge/e02_face_then_noface_hevc_vfr_audiofirst_960x540.mov"} {
+		t.Run(path, func(t *testing.T) {
+			rd, err := video.Open(context.Background(), sharedtest.Media(t, path))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer rd.Close()
+			mats := [2]gocv.Mat{gocv.NewMat(), gocv.NewMat()}
+			defer mats[0].Close()
+			defer mats[1].Close()
+			plain, ahead := NewTracker(m, det), NewTracker(m, det)
+			read := func(i int) bool {
+				if _, err := rd.ReadInto(&mats[i%2]); err == io.EOF {
+					return false
+				} else if err != nil {
+					t.Fatal(err)
+				}
+				return true
+			}
+			rejected := 0
+			for i, more := 0, read(0); more; i++ {
+				more = read(i + 1)
+				next := gocv.Mat{}
+				if more {
+					next = mats[(i+1)%2]
+				}
+				want, err := plain.Track(context.Background(), mats[i%2])
+				if err != nil {
+					t.Fatal(err)
+				}
+				got, err := ahead.TrackAhead(context.Background(), mats[i%2], next)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Fatalf("frame %d: TrackAhead differs from Track", i)
+				}
+				if !want.DetectionSuccess && !want.DetectorRan {
+					rejected++
+				}
+			}
+			t.Logf("same results; %d frames without a detection where the fit was not a success", rejected)
+		})
+	}
+}

@@ -116,8 +116,13 @@ type Tracker struct {
 	// per further core.
 	spare []fitScratch
 	// gray is the last frame's grey picture, whose memory the next frame
-	// reuses.
-	gray *image.Gray
+	// reuses; ahead is a second one, for a frame fitted ahead of its turn
+	// while the validator still reads the current one.
+	gray, ahead *image.Gray
+	// spec is the fit of the frame TrackAhead was given as next, made
+	// while the validator rated the frame before it, on the assumption
+	// that the validator passes it (nil when it did not, or none was made).
+	spec *speculation
 
 	p           params
 	landmarks   []float32
@@ -157,6 +162,18 @@ func NewTracker(m *Model, det FaceDetector) *Tracker {
 	return t
 }
 
+// speculation is a fit of the next frame made ahead of its turn: the
+// next call's fit exactly, provided the frame before it passed the
+// validator (only then does the next call fit from the same parameters,
+// likelihood and window sizes).
+type speculation struct {
+	frame gocv.Mat
+	img   *frame
+	r     fitResult
+	fitOK bool
+	err   error
+}
+
 // ErrNoDetector is returned by Track when a detection is due and the
 // Tracker has no face detector.
 var ErrNoDetector = errors.New("clnf: no face detector")
@@ -176,6 +193,7 @@ func (t *Tracker) Reset() {
 	t.likelihood = -10
 	t.certainty = 0
 	t.failures = -1
+	t.spec = nil
 }
 
 // Track processes the next frame of the video (8-bit BGR) and returns the
@@ -183,23 +201,102 @@ func (t *Tracker) Reset() {
 // failing face detector) the frame is half processed: Reset the Tracker
 // before using it again.
 func (t *Tracker) Track(ctx context.Context, bgr gocv.Mat) (Result, error) {
+	return t.TrackAhead(ctx, bgr, gocv.Mat{})
+}
+
+// TrackAhead is Track, told the frame after this one (next; an empty Mat
+// when there is none): while the validator rates this frame's fit, the
+// landmarks of next are fitted as the next call will fit them if the
+// validator passes this frame, and that call then only validates. The
+// results are Track's, bit for bit; on two cores the validator (a CNN)
+// leaves the tracking's path. next must stay unchanged until it is the
+// frame of the next call.
+func (t *Tracker) TrackAhead(ctx context.Context, bgr, next gocv.Mat) (Result, error) {
+	spec := t.spec
+	t.spec = nil
+	if spec != nil && spec.frame.Ptr() != nil && spec.frame.Ptr() == bgr.Ptr() && t.initialised && t.success {
+		// The speculative fit was made from this very state.
+		if spec.err != nil {
+			return Result{}, spec.err
+		}
+		t.gray, t.ahead = spec.img.gray, t.gray
+		return t.tracked(ctx, bgr, spec.img, spec.r, spec.fitOK, next)
+	}
 	gray, err := grayFrame(bgr, t.gray)
 	if err != nil {
 		return Result{}, err
 	}
 	t.gray = gray
 	img := &frame{gray: gray, work: t.work, fw: t.fw, spare: t.spare}
-	initial := !t.initialised
 	if t.initialised {
 		windows := t.m.main.set.windowsInit
 		if t.success {
 			windows = t.m.main.set.windowsSmall
 		}
-		r, err := t.fit.detectLandmarks(ctx, img, t.p.clone(), windows, t.likelihood, nil)
+		// A fit ahead pays off only in steady tracking: after a rejected
+		// frame the next is likely rejected too, and its fit ahead wasted.
+		m, ok := t.fit.(*Model)
+		if !ok || absent(next) || !t.success {
+			r, err := t.fit.detectLandmarks(ctx, img, t.p.clone(), windows, t.likelihood, nil)
+			if err != nil {
+				return Result{}, err
+			}
+			return t.afterFit(ctx, bgr, img, &r)
+		}
+		r, fitOK, err := m.fitLandmarks(ctx, img, t.p.clone(), windows, t.likelihood, nil)
 		if err != nil {
 			return Result{}, err
 		}
-		t.apply(r)
+		return t.tracked(ctx, bgr, img, r, fitOK, next)
+	}
+	return t.afterFit(ctx, bgr, img, nil)
+}
+
+// absent reports whether m holds no frame: the zero Mat (no C object) or
+// an empty one.
+func absent(m gocv.Mat) bool { return m.Ptr() == nil || m.Empty() }
+
+// tracked validates this frame's fit r and, when next is given, fits next
+// beside it (the speculation the next call may use), then finishes the
+// frame as Track does.
+func (t *Tracker) tracked(ctx context.Context, bgr gocv.Mat, img *frame, r fitResult, fitOK bool, next gocv.Mat) (Result, error) {
+	m := t.fit.(*Model)
+	if absent(next) {
+		if err := m.validate(&r, fitOK, img); err != nil {
+			return Result{}, err
+		}
+		return t.afterFit(ctx, bgr, img, &r)
+	}
+	validated := make(chan error, 1)
+	go func() { validated <- m.validate(&r, fitOK, img) }()
+	spec := &speculation{frame: next}
+	var gray *image.Gray
+	if gray, spec.err = grayFrame(next, t.ahead); spec.err == nil {
+		t.ahead = gray
+		spec.img = &frame{gray: gray, work: t.work, fw: t.fw, spare: t.spare}
+		// What the next call fits with once this frame has passed: the
+		// parameters and likelihood of this fit, the small windows.
+		spec.r, spec.fitOK, spec.err = m.fitLandmarks(ctx, spec.img, r.p.clone(), t.m.main.set.windowsSmall, r.likelihood, nil)
+	}
+	if err := <-validated; err != nil {
+		return Result{}, err
+	}
+	res, err := t.afterFit(ctx, bgr, img, &r)
+	// Only a fit the validator passed leaves the state the speculation
+	// assumed; a rejected one may have been replaced by a detection.
+	if err == nil && r.success && t.initialised && t.success && ctx.Err() == nil {
+		t.spec = spec
+	}
+	return res, err
+}
+
+// afterFit finishes a frame as Track does after the fit from the
+// previous frame (r, nil when the tracker was not initialised): the
+// failure count, a due detection, the result.
+func (t *Tracker) afterFit(ctx context.Context, bgr gocv.Mat, img *frame, r *fitResult) (Result, error) {
+	initial := !t.initialised
+	if r != nil {
+		t.apply(*r)
 		if r.success {
 			t.failures = -1
 		} else {
@@ -245,6 +342,7 @@ func (t *Tracker) FitFromBox(ctx context.Context, bgr gocv.Mat, box pdm.Box) (Re
 		return Result{}, err
 	}
 	t.gray = gray
+	t.spec = nil
 	initial := !t.initialised
 	ok, err := t.fitFromBox(ctx, &frame{gray: gray, work: t.work, fw: t.fw, spare: t.spare}, box, initial)
 	if err != nil {
