@@ -219,8 +219,14 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 	stage := newAnalyseStage(call, req.Path, analyser, ahead, cancel)
 	err = func() error {
 		last := time.Now()
+		// Up to 720p the frame after the current one is read before the
+		// current one is tracked, so that the tracker fits it while the
+		// validator rates the current one (clnf.Tracker.TrackAhead): a
+		// core is free for it there. At 1080p decoding keeps both cores
+		// busy, and the fit ahead only costs memory.
+		lookAhead := info.Width*info.Height <= maxLookAheadArea
+		fr, err := ahead.next()
 		for i := from; ; i++ {
-			fr, err := ahead.next()
 			if errors.Is(err, io.EOF) {
 				return nil
 			}
@@ -238,29 +244,51 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 			if !res.VariableRate && irregular(info, f) {
 				res.VariableRate = true
 			}
-			lm, err := tracker.Track(ctx, fr.mat)
-			if err != nil {
+			var next aheadFrame
+			nextErr := errNotRead
+			var nextMat gocv.Mat
+			if lookAhead {
+				if next, nextErr = ahead.next(); nextErr == nil {
+					nextMat = next.mat
+				}
+			}
+			lm, terr := tracker.TrackAhead(ctx, fr.mat, nextMat)
+			if terr != nil {
+				if nextErr == nil {
+					ahead.release(next.mat)
+				}
 				ahead.release(fr.mat)
 				if ctx.Err() != nil {
 					return ctx.Err()
 				}
-				return fmt.Errorf("track the face in frame %d of %s: %w", i, req.Path, err)
+				return fmt.Errorf("track the face in frame %d of %s: %w", i, req.Path, terr)
 			}
 			if i < req.Start {
 				ahead.release(fr.mat)
 				res.WarmUp++
 				if time.Since(last) > time.Second {
 					if err := call.Alive(); err != nil {
+						if nextErr == nil {
+							ahead.release(next.mat)
+						}
 						return err
 					}
 					last = time.Now()
 				}
-				continue
+			} else {
+				if !stage.send(tracked{index: i, mat: fr.mat, lm: lm}) {
+					if nextErr == nil {
+						ahead.release(next.mat)
+					}
+					return nil // the stage failed; wait reports why
+				}
+				res.Frames++
 			}
-			if !stage.send(tracked{index: i, mat: fr.mat, lm: lm}) {
-				return nil // the stage failed; wait reports why
+			if lookAhead {
+				fr, err = next, nextErr
+			} else {
+				fr, err = ahead.next()
 			}
-			res.Frames++
 		}
 	}()
 	// A failed AU stage cancels the tracking, whose error is then only
@@ -275,6 +303,13 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 	}
 	return res, nil
 }
+
+// maxLookAheadArea is the largest frame (in pixels, 1280x720) whose
+// analysis reads a frame ahead for the tracker (see analyse).
+const maxLookAheadArea = 1280 * 720
+
+// errNotRead marks a frame not read ahead.
+var errNotRead = errors.New("frame not read ahead")
 
 // tracked is a tracked frame on its way to the AU stage.
 type tracked struct {
