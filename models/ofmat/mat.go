@@ -39,6 +39,10 @@ func NewDecoder(buf []byte, errFormat error) *Decoder {
 	return &Decoder{buf: buf, errFormat: errFormat}
 }
 
+// Bytes returns the whole input, as given to NewDecoder (for example to
+// hash it); like the input, it must not be modified.
+func (d *Decoder) Bytes() []byte { return d.buf }
+
 // Fail returns an error wrapping the decoder's sentinel that names what was
 // being read, the current offset and the formatted reason.
 func (d *Decoder) Fail(what string, format string, args ...any) error {

@@ -1,7 +1,6 @@
 package ccnf
 
 import (
-	"bufio"
 	"bytes"
 	"crypto/sha256"
 	"encoding/binary"
@@ -58,21 +57,24 @@ func panelSizes(e *Expert) (weights, panel int) {
 // WritePanelTable reads the patch-expert file at path and writes its panel
 // table to w.
 func WritePanelTable(w io.Writer, path string) error {
-	src, err := openSource(path)
+	type built struct {
+		s   *Scale
+		sum [32]byte
+	}
+	b, err := ofmat.LoadFile(path, "patch experts", func(r io.Reader) (built, error) {
+		d, err := ofmat.ReadDecoder(r, maxFileSize, ErrFormat)
+		if err != nil {
+			return built{}, err
+		}
+		sum := sha256.Sum256(d.Bytes())
+		s, err := parse(d, nil)
+		return built{s, sum}, err
+	})
 	if err != nil {
 		return err
-	}
-	defer src.Close()
-	d, err := sourceDecoder(src, path)
-	if err != nil {
-		return err
-	}
-	s, err := parse(d, nil)
-	if err != nil {
-		return fmt.Errorf("read patch experts %s: %w", path, err)
 	}
 	var payload []byte
-	for _, view := range s.Experts {
+	for _, view := range b.s.Experts {
 		for _, e := range view {
 			if e.Empty() {
 				continue
@@ -89,16 +91,16 @@ func WritePanelTable(w io.Writer, path string) error {
 	}
 	var hdr [panelHeaderSize]byte
 	copy(hdr[:8], panelMagic)
-	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(s.Experts)))
-	binary.LittleEndian.PutUint32(hdr[12:], uint32(s.NumPoints()))
+	binary.LittleEndian.PutUint32(hdr[8:], uint32(len(b.s.Experts)))
+	binary.LittleEndian.PutUint32(hdr[12:], uint32(b.s.NumPoints()))
 	binary.LittleEndian.PutUint64(hdr[16:], uint64(len(payload)))
 	binary.LittleEndian.PutUint32(hdr[24:], crc32.Checksum(payload, castagnoli))
-	sum := sha256.Sum256(src.Bytes())
-	copy(hdr[32:], sum[:])
-	bw := bufio.NewWriter(w)
-	bw.Write(hdr[:])
-	bw.Write(payload)
-	return bw.Flush()
+	copy(hdr[32:], b.sum[:])
+	if _, err := w.Write(hdr[:]); err != nil {
+		return err
+	}
+	_, err = w.Write(payload)
+	return err
 }
 
 // LoadWithPanels is Load taking every expert's weights and panel from the
@@ -112,60 +114,39 @@ func WritePanelTable(w io.Writer, path string) error {
 // or from another way of building) is not used either; tableErr then says
 // why, wrapping ErrPanelTable. err is what Load would report.
 func LoadWithPanels(path, tablePath string) (s *Scale, tableErr, err error) {
-	src, err := openSource(path)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer src.Close()
-	table, tableErr := openPanelTable(tablePath, src.Bytes())
-	if table != nil {
-		d, err := sourceDecoder(src, path)
+	s, err = ofmat.LoadFile(path, "patch experts", func(r io.Reader) (*Scale, error) {
+		d, err := ofmat.ReadDecoder(r, maxFileSize, ErrFormat)
 		if err != nil {
-			table.Close()
-			return nil, nil, err
+			return nil, err
 		}
-		s, err = parse(d, &panelSource{data: table.payload})
-		switch {
-		case err == nil:
-			s.fromTable = true
-			runtime.AddCleanup(s, func(f *mmapfile.File) { f.Close() }, table.file)
-			return s, nil, nil
-		case errors.Is(err, ErrPanelTable):
+		var table *mappedTable
+		if table, tableErr = openPanelTable(tablePath, d.Bytes()); table != nil {
+			s, err := parse(d, &panelSource{data: table.payload})
+			switch {
+			case err == nil:
+				s.fromTable = true
+				runtime.AddCleanup(s, func(f *mmapfile.File) { f.Close() }, table.file)
+				return s, nil
+			case !errors.Is(err, ErrPanelTable):
+				table.Close()
+				return nil, err
+			}
+			table.Close()
 			tableErr = fmt.Errorf("%s: %w", tablePath, err)
-		default:
-			table.Close()
-			return nil, nil, fmt.Errorf("read patch experts %s: %w", path, err)
+			// Read the file again, building the panels.
+			d = ofmat.NewDecoder(d.Bytes(), ErrFormat)
 		}
-		table.Close()
-	}
-	d, err := sourceDecoder(src, path)
+		s, err := parse(d, nil)
+		if err != nil {
+			return nil, err
+		}
+		s.DropFilters()
+		return s, nil
+	})
 	if err != nil {
 		return nil, nil, err
 	}
-	if s, err = parse(d, nil); err != nil {
-		return nil, nil, fmt.Errorf("read patch experts %s: %w", path, err)
-	}
-	s.DropFilters()
 	return s, tableErr, nil
-}
-
-func openSource(path string) (*mmapfile.File, error) {
-	f, err := mmapfile.Open(path)
-	if err != nil {
-		if pe := (*fs.PathError)(nil); errors.As(err, &pe) {
-			err = pe.Err
-		}
-		return nil, fmt.Errorf("open patch experts %s: %w", path, err)
-	}
-	return f, nil
-}
-
-// sourceDecoder decodes the mapped file in place.
-func sourceDecoder(src *mmapfile.File, path string) (*ofmat.Decoder, error) {
-	if len(src.Bytes()) > maxFileSize {
-		return nil, fmt.Errorf("read patch experts %s: %w: larger than %d bytes", path, ErrFormat, maxFileSize)
-	}
-	return ofmat.NewDecoder(src.Bytes(), ErrFormat), nil
 }
 
 // mappedTable is a panel table whose header fits the source file.
