@@ -25,15 +25,20 @@ type sigmaUse struct {
 	ws    int
 }
 
-// sigmaUses lists every (model, scale, window size) a fit can compute
-// responses for, in a fixed order.
-func (m *Model) sigmaUses() []sigmaUse {
+// models returns the main CLNF model and then the part models.
+func (m *Model) models() []*clnf {
 	models := []*clnf{m.main}
 	for _, p := range m.parts {
 		models = append(models, p.clnf)
 	}
+	return models
+}
+
+// sigmaUses lists every (model, scale, window size) a fit can compute
+// responses for, in a fixed order.
+func (m *Model) sigmaUses() []sigmaUse {
 	var uses []sigmaUse
-	for _, c := range models {
+	for _, c := range m.models() {
 		seen := map[[2]int]bool{}
 		for _, wins := range [][]int{c.set.windowsInit, c.set.windowsSmall} {
 			for s := range c.scales {
@@ -93,11 +98,7 @@ func (m *Model) WritePanelTables(ctx context.Context, dir string) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return fmt.Errorf("create the table folder %s: %w", dir, err)
 	}
-	models := []*clnf{m.main}
-	for _, p := range m.parts {
-		models = append(models, p.clnf)
-	}
-	for _, c := range models {
+	for _, c := range m.models() {
 		for s, source := range c.sources {
 			if err := ctx.Err(); err != nil {
 				return err
