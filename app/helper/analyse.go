@@ -244,17 +244,23 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 			if !res.VariableRate && irregular(info, f) {
 				res.VariableRate = true
 			}
-			var next aheadFrame
-			nextErr := errNotRead
-			var nextMat gocv.Mat
+			// held tells that next is read and its Mat must go back on any
+			// early return.
+			var (
+				next    aheadFrame
+				nextErr error
+				held    bool
+				nextMat gocv.Mat
+			)
 			if lookAhead {
-				if next, nextErr = ahead.next(); nextErr == nil {
+				next, nextErr = ahead.next()
+				if held = nextErr == nil; held {
 					nextMat = next.mat
 				}
 			}
 			lm, terr := tracker.TrackAhead(ctx, fr.mat, nextMat)
 			if terr != nil {
-				if nextErr == nil {
+				if held {
 					ahead.release(next.mat)
 				}
 				ahead.release(fr.mat)
@@ -268,7 +274,7 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 				res.WarmUp++
 				if time.Since(last) > time.Second {
 					if err := call.Alive(); err != nil {
-						if nextErr == nil {
+						if held {
 							ahead.release(next.mat)
 						}
 						return err
@@ -277,7 +283,7 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 				}
 			} else {
 				if !stage.send(tracked{index: i, mat: fr.mat, lm: lm}) {
-					if nextErr == nil {
+					if held {
 						ahead.release(next.mat)
 					}
 					return nil // the stage failed; wait reports why
@@ -307,9 +313,6 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 // maxLookAheadArea is the largest frame (in pixels, 1280x720) whose
 // analysis reads a frame ahead for the tracker (see analyse).
 const maxLookAheadArea = 1280 * 720
-
-// errNotRead marks a frame not read ahead.
-var errNotRead = errors.New("frame not read ahead")
 
 // tracked is a tracked frame on its way to the AU stage.
 type tracked struct {
