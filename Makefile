@@ -13,7 +13,7 @@ MODELS_SRC := $(wildcard $(SHARED)/openface-models)
 export CGO_ENABLED := 1
 export FACEMIRROR_ORT_LIB ?= $(ROOT)/.ort/libonnxruntime.so.1
 
-.PHONY: all deps ort models build run test bench lint package screenshot clean
+.PHONY: all deps ort models build run test test-faults bench lint package screenshot clean
 
 all: build
 
@@ -46,6 +46,13 @@ test: models lint
 	@# The real window (under Xvfb when there is no display), driven by
 	@# keyboard: two videos processed, exported, screenshots checked.
 	scripts/with-display.sh scripts/window-test.sh ./$(BIN) out
+
+# Not in CI: 20 helper faults drawn at random (mode, fault, input, frame,
+# once or on every retry), each checked against a clean run; a table at the
+# end. FACEMIRROR_FAULT_RUNS and FACEMIRROR_FAULT_SEED repeat or widen it.
+test-faults: models
+	set -o pipefail; FACEMIRROR_FORKSERVER=1 FACEMIRROR_REQUIRE_SHARED=1 $(GO) test -tags faultcampaign -count=1 -timeout 60m -run '^TestFaultCampaign$$' -v ./app/job/ | \
+		grep -v -e '^=== ' -e '^    faults_linux_test.go'
 
 bench: models
 	scripts/bench.sh

@@ -60,6 +60,7 @@ func (j *job) runMirrorVideo(q *queued) {
 	}
 	mirrored := 0 // frames counted for progress; a retry starts again at 0
 	last := -1    // the last source frame tracked
+	sent := -1    // the last source frame the request's helper sent
 	res, err := helper.Mirror(j.ctx, r.pool, req, helper.MirrorEvents{
 		Source: func(i int, fr openface.FrameResult) error {
 			// Frame 0 again: the pool runs the request again after its
@@ -67,7 +68,7 @@ func (j *job) runMirrorVideo(q *queued) {
 			if i == 0 && last >= 0 {
 				stage.retried()
 			}
-			last = max(last, i)
+			last, sent = max(last, i), i
 			return j.add(q.c, i, fr)
 		},
 		Progress: func(i int) error {
@@ -92,6 +93,8 @@ func (j *job) runMirrorVideo(q *queued) {
 	switch {
 	case err != nil && r.ctx.Err() != nil:
 		err = j.interrupted()
+	case err != nil && worker.IsHelperFailure(err):
+		err = j.helperFailed(err, q.c, sent)
 	case err != nil && worker.RemoteCode(err) == helper.CodeBadInput:
 		// The video package's errors name the file.
 	case err != nil && !strings.HasPrefix(err.Error(), filepath.Base(j.path)+":"):

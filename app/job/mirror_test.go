@@ -559,27 +559,3 @@ func writeRetimed(t *testing.T, src, dst string, at func(i int) time.Duration) [
 	}
 	return times
 }
-
-// A helper killed in the middle of a mirrored video costs a retry on a
-// fresh helper: the videos are the same bytes as a clean run's, and the
-// report (for the window's row and the manifest) says what happened.
-func TestMirrorSurvivesAHelperCrash(t *testing.T) {
-	const src = "videos/v10_grid_talking_frontal_mpeg1_360x288.mpg"
-	clean := runMode(t, t.TempDir(), Options{Mode: ModeMirror, Workers: 1}, src)
-	kill, killed := helperKiller(t, 20)
-	crashed := runMode(t, t.TempDir(), Options{Mode: ModeMirror, Workers: 1, Progress: kill}, src)
-	killed()
-	f := crashed.file(t, src)
-	if f.Err != nil {
-		t.Fatalf("the run with a killed helper failed: %v", f.Err)
-	}
-	if len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], "the frames from 1 on were processed again by a fresh helper") {
-		t.Errorf("warnings %q, want one about the retry", f.Warnings)
-	}
-	for _, kind := range []string{"_left_mirrored.mp4", "_right_mirrored.mp4", "_debug.mp4"} {
-		a, b := readFile(t, clean.stem(src)+kind), readFile(t, crashed.stem(src)+kind)
-		if !bytes.Equal(a, b) {
-			t.Errorf("%s: %d bytes after a crash, %d in a clean run", kind, len(b), len(a))
-		}
-	}
-}

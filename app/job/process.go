@@ -701,7 +701,9 @@ func (j *job) runChunk(q *queued) {
 	}
 	end := j.requestEnd(q.c)
 	req := helper.AnalyseRequest{Path: j.path, Start: q.c.start, End: end, WarmUp: q.c.warmUp, Aligned: j.run.opts.Aligned}
+	last := -1 // the last frame the request's helper sent; a retry starts again
 	res, err := helper.Analyse(j.ctx, j.run.pool, req, func(index int, fr openface.FrameResult) error {
+		last = index
 		return j.add(q.c, index, fr)
 	})
 	if err == nil && res.Retried {
@@ -716,24 +718,50 @@ func (j *job) runChunk(q *queued) {
 	case err != nil && j.run.ctx.Err() != nil:
 		// Whatever the pool made of it, the run was interrupted.
 		err = j.interrupted()
+	case err != nil && worker.IsHelperFailure(err):
+		err = j.helperFailed(err, q.c, last)
 	case err != nil && worker.RemoteCode(err) != helper.CodeBadInput:
 		// The video package's errors name the file; the others get it,
 		// with the frames they hit.
-		err = fmt.Errorf("%s: frames %d-%d: %w", filepath.Base(j.path), q.c.start, q.c.end-1, err)
+		err = fmt.Errorf("%s: %s: %w", filepath.Base(j.path), j.span(q.c), err)
 	case err == nil && res.Ended:
 		if want := max(0, min(end, res.Total)-q.c.start); res.Frames != want {
 			err = fmt.Errorf("%s: a helper analysed %d frames from frame %d of a video of %d frames; the file decodes differently each time",
-				filepath.Base(j.path), res.Frames, q.c.start, res.Total)
+				filepath.Base(j.path), res.Frames, q.c.start+1, res.Total)
 		} else {
 			err = j.setTotal(res.Total)
 		}
 	case err == nil && (end == openEnd || res.Frames != end-q.c.start):
-		err = fmt.Errorf("%s: a helper analysed %d of frames %d-%d; the file changed or decodes differently each time",
-			filepath.Base(j.path), res.Frames, q.c.start, end-1)
+		err = fmt.Errorf("%s: a helper analysed %d of %s; the file changed or decodes differently each time",
+			filepath.Base(j.path), res.Frames, j.span(chunk{start: q.c.start, end: end}))
 	}
 	if err != nil {
 		j.fail(err)
 	}
+}
+
+// helperFailed is the error of a request whose helper failed as a whole
+// (crashed, hung, broke the protocol, did not start) on both of the pool's
+// tries: it names the file, the frames asked for and where the last
+// helper stopped, for the user to find the place in the video.
+func (j *job) helperFailed(err error, c chunk, last int) error {
+	where := "before sending a frame"
+	if last >= 0 {
+		where = fmt.Sprintf("after frame %d", last+1)
+	}
+	return fmt.Errorf("%s: %s: its helper failed twice, the second time %s: %w", filepath.Base(j.path), j.span(c), where, err)
+}
+
+// span names the frames of c as the CSV counts them, from 1; an open end
+// is the container's count.
+func (j *job) span(c chunk) string {
+	end := c.end
+	if end == openEnd {
+		j.mu.Lock()
+		end = max(j.frames, c.start+1)
+		j.mu.Unlock()
+	}
+	return fmt.Sprintf("frames %d-%d", c.start+1, end)
 }
 
 // warnRetry records, for the report and the manifest, that a helper

@@ -6,6 +6,7 @@ package helpertest
 
 import (
 	"context"
+	"fmt"
 	"os"
 	"path/filepath"
 	"sync"
@@ -13,18 +14,21 @@ import (
 	"time"
 
 	"facemirror/app/helper"
+	"facemirror/app/internal/faultinject"
+	"facemirror/app/worker"
 	"facemirror/internal/sharedtest"
 	"facemirror/models"
 	"facemirror/pipeline/onnxrt"
 )
 
 // Main is a test binary's TestMain body: when the binary was started as a
-// helper it serves and exits; otherwise it runs the tests, removes the
-// model folder it installed and the folders given to RemoveAtExit, and
-// exits with the tests' status.
+// helper it serves and exits (with the fault of a faultinject.Plan in its
+// environment armed); otherwise it runs the tests, removes the model
+// folder it installed and the folders given to RemoveAtExit, and exits
+// with the tests' status.
 func Main(m *testing.M) {
 	if len(os.Args) > 1 && os.Args[1] == "worker" {
-		os.Exit(helper.Main(context.Background(), os.Args[2:], "test", os.Stdin, os.Stdout, os.Stderr))
+		os.Exit(serve(os.Args[2:]))
 	}
 	code := m.Run()
 	cleanup.Lock()
@@ -33,6 +37,28 @@ func Main(m *testing.M) {
 	}
 	cleanup.Unlock()
 	os.Exit(code)
+}
+
+// serve is the test binary's helper.
+func serve(args []string) int {
+	plan, armed, err := faultinject.FromEnv()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "facemirror worker:", err)
+		return 2
+	}
+	if !armed {
+		return helper.Main(context.Background(), args, "test", os.Stdin, os.Stdout, os.Stderr)
+	}
+	// The protocol's own copy of the standard output, as the helper
+	// would take it, with the fault between it and the helper.
+	out, err := worker.ReserveStdout()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "facemirror worker:", err)
+		return 1
+	}
+	defer out.Close()
+	in, w := plan.Wrap(os.Stdin, out)
+	return helper.Main(context.Background(), args, "test", in, w, os.Stderr)
 }
 
 // cleanup holds the folders Main removes after the tests (test-binary
