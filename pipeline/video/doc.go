@@ -101,6 +101,21 @@
 // their end marker first, because libjpeg fills a cut-off image with grey
 // and only warns.
 //
+// # Damaged files
+//
+// OpenCV's FFmpeg backend ends a read at the first packet the decoder
+// refuses, where FFmpeg itself drops the packet and decodes on. Read,
+// Seek and Probe read on after a failed read (see resumeReads) and so
+// decode every frame FFmpeg decodes (TestDamagedVideos: the same counts as
+// ffprobe -count_frames on copies of v02 overwritten in places or cut
+// off). A frame that decodes after lost ones is placed by its own time: on
+// the MP4/MOV sample table when there is one (which also catches frames
+// the decoder drops without failing a read), else by whole frame intervals
+// from the last frame; its Index and Time are then those it has in the
+// intact file, so indices jump over the lost frames. Reader.Gaps and
+// Info.Gaps list what was lost, including, for an MP4/MOV file cut off,
+// the frames its sample table lists after the last that decodes.
+//
 // Hangs: Probe, Read and Seek check the context between frames; within one
 // frame, FFmpeg's own interrupt callback (30 s by default in OpenCV 4.6)
 // and OpenCV's limit on packets without a picture bound a stuck decode, and

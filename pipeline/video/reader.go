@@ -17,12 +17,15 @@ type Reader struct {
 	// done, as with exec.CommandContext.
 	ctx    context.Context
 	src    *source
-	clock  frameClock
-	next   int // index of the frame the next Read returns
+	tl     timeline // the next frame's index, the frames' times, the gaps
 	eof    bool
 	closed bool
 	// stored receives the frame as decoded when it must still be rotated.
 	stored gocv.Mat
+	// held is a frame that Seek decoded past damaged data and that the
+	// next Read returns (heldMat as decoded, before rotation).
+	held    *Frame
+	heldMat gocv.Mat
 }
 
 // Open opens path for reading from its first frame. It decodes nothing
@@ -33,9 +36,7 @@ func Open(ctx context.Context, path string) (*Reader, error) {
 	if err != nil {
 		return nil, err
 	}
-	r := &Reader{ctx: ctx, src: src, stored: gocv.NewMat()}
-	r.clock = newFrameClock(src.table, src.info.FPS)
-	return r, nil
+	return &Reader{ctx: ctx, src: src, tl: newTimeline(src), stored: gocv.NewMat(), heldMat: gocv.NewMat()}, nil
 }
 
 // OpenAt opens path positioned so that the first Read returns frame start
@@ -62,12 +63,22 @@ func (r *Reader) Info() Info { return r.src.info }
 // number of frames the video decodes to. It lets a caller that planned
 // from the container's frame count (ProbeHeader) learn the true count
 // without a separate decoding pass.
+//
+// Frames lost to damaged data count: frames is the index of the last
+// frame that decodes, plus one. Gaps tells which frames are lost.
 func (r *Reader) End() (frames int, ok bool) {
 	if !r.eof {
 		return 0, false
 	}
-	return r.next, true
+	return r.tl.next, true
 }
+
+// Gaps lists the stretches of frames met so far that could not be decoded,
+// in order (see Gap); once the end is met (End), also the frames its
+// container lists beyond the last that decodes. Read goes on past damaged
+// data as FFmpeg does: the frame after a gap has its own index, so indices
+// jump over the lost frames.
+func (r *Reader) Gaps() []Gap { return append([]Gap(nil), r.tl.gaps...) }
 
 // Read returns the next frame, or io.EOF after the last one. The frame's
 // Mat belongs to the caller, who must Close it. A video whose first frame
@@ -103,14 +114,25 @@ func (r *Reader) ReadInto(dst *gocv.Mat) (Frame, error) {
 	if rot != 0 {
 		decoded = &r.stored
 	}
-	if !c.Read(decoded) {
-		r.eof = true
-		if r.next == 0 {
-			return Frame{}, r.src.noFramesError()
+	var f Frame
+	if r.held != nil {
+		f = *r.held
+		r.held = nil
+		r.heldMat.CopyTo(decoded)
+	} else {
+		index, t, ok, err := r.tl.advance(r.ctx, func() bool { return c.Read(decoded) }, r.position)
+		if err != nil {
+			return Frame{}, fmt.Errorf("read %s: %w", filepath.Base(r.src.path), err)
 		}
-		return Frame{}, io.EOF
+		if !ok {
+			r.eof = true
+			if r.tl.next == 0 {
+				return Frame{}, r.src.noFramesError()
+			}
+			return Frame{}, io.EOF
+		}
+		f = Frame{Index: index, Time: t}
 	}
-	t := r.clock.next(c.Get(gocv.VideoCapturePosMsec))
 	if rot != 0 {
 		gocv.Rotate(r.stored, dst, rotateFlag(rot))
 	}
@@ -122,20 +144,22 @@ func (r *Reader) ReadInto(dst *gocv.Mat) (Frame, error) {
 		convertToBGR8(*dst, &bgr)
 		bgr.CopyTo(dst)
 	}
-	f := Frame{Index: r.next, Time: t, Mat: *dst}
-	r.next++
+	f.Mat = *dst
 	return f, nil
 }
 
+// position is the decoder's time for the frame it decoded last.
+func (r *Reader) position() float64 { return r.src.capture.Get(gocv.VideoCapturePosMsec) }
+
 func (r *Reader) readImage(dst *gocv.Mat) (Frame, error) {
-	if r.next > 0 {
+	if r.tl.next > 0 {
 		r.eof = true
 		return Frame{}, io.EOF
 	}
 	// The decoded image stays with the source, so Seek(0) can hand it out
 	// again without decoding.
 	r.src.image.CopyTo(dst)
-	r.next = 1
+	r.tl.next = 1
 	return Frame{Index: 0, Time: 0, Mat: *dst}, nil
 }
 
@@ -156,24 +180,45 @@ func (r *Reader) Seek(index int) error {
 		if index > 0 {
 			return fileError(r.src.path, ErrFrameRange, fmt.Sprintf("frame %d of a still image", index))
 		}
-		r.next, r.eof = 0, false
+		r.tl.next, r.eof = 0, false
 		return nil
 	}
-	if index < r.next || (r.eof && index >= r.next) {
+	if index < r.tl.next || r.held != nil || (r.eof && index >= r.tl.next) {
 		if err := r.rewind(); err != nil {
 			return err
 		}
 	}
-	for r.next < index {
+	c := r.src.capture
+	for r.tl.next < index {
 		if err := r.ctx.Err(); err != nil {
 			return fmt.Errorf("seek %s: %w", filepath.Base(r.src.path), err)
 		}
-		if !grab(r.src.capture) {
-			r.eof = true
-			return fileError(r.src.path, ErrFrameRange, fmt.Sprintf("frame %d requested, the video has %d frames", index, r.next))
+		// Frames are grabbed without colour conversion; once a grab fails
+		// (damaged data), the frames that may decode again are read
+		// whole, so that one landing at or past index can be kept for the
+		// next Read.
+		failed := false
+		decode := func() bool {
+			if !failed {
+				failed = !grab(c)
+				return !failed
+			}
+			return c.Read(&r.heldMat)
 		}
-		r.clock.next(r.src.capture.Get(gocv.VideoCapturePosMsec))
-		r.next++
+		i, t, ok, err := r.tl.advance(r.ctx, decode, r.position)
+		if err != nil {
+			return fmt.Errorf("seek %s: %w", filepath.Base(r.src.path), err)
+		}
+		if !ok {
+			r.eof = true
+			return fileError(r.src.path, ErrFrameRange, fmt.Sprintf("frame %d requested, the video has %d frames", index, r.tl.next))
+		}
+		if i >= index {
+			// index itself is lost; the next Read returns the first frame
+			// after it that decodes.
+			r.held = &Frame{Index: i, Time: t}
+			return nil
+		}
 	}
 	return nil
 }
@@ -186,8 +231,8 @@ func (r *Reader) rewind() error {
 	}
 	r.src.close()
 	r.src = src
-	r.clock = newFrameClock(src.table, src.info.FPS)
-	r.next, r.eof = 0, false
+	r.tl = newTimeline(src)
+	r.held, r.eof = nil, false
 	return nil
 }
 
@@ -212,6 +257,7 @@ func (r *Reader) Close() error {
 	r.closed = true
 	r.src.close()
 	r.stored.Close()
+	r.heldMat.Close()
 	return nil
 }
 

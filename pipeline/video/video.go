@@ -78,6 +78,36 @@ type Info struct {
 	// the file: its index survived but it was cut off, so frames decode up
 	// to the cut only.
 	Truncated bool
+	// Gaps are the stretches of frames that could not be decoded (Probe
+	// only; see Gap): damaged data, and the frames a cut-off MP4/MOV file
+	// lists beyond the last that decodes. Frames counts the frames up to
+	// the last that decodes, lost ones included; Decodable those that
+	// decode.
+	Gaps []Gap
+}
+
+// Decodable is the number of frames that decode: Frames less those lost
+// in gaps before the last.
+func (i Info) Decodable() int {
+	n := i.Frames
+	for _, g := range i.Gaps {
+		if !g.Tail {
+			n -= g.Frames()
+		}
+	}
+	return n
+}
+
+// Listed is the number of frames the file's container lists when that is
+// known exactly (MP4/MOV sample tables): Frames plus a lost tail.
+func (i Info) Listed() int {
+	n := i.Frames
+	for _, g := range i.Gaps {
+		if g.Tail {
+			n += g.Frames()
+		}
+	}
+	return n
 }
 
 // OpenFaceTimestamp returns the timestamp OpenFace 2.2's FeatureExtraction
@@ -125,23 +155,37 @@ func Probe(ctx context.Context, path string) (Info, error) {
 	if info.Kind == Image {
 		return info, nil
 	}
-	clock := newFrameClock(src.table, info.FPS)
+	tl := newTimeline(src)
 	var ts []time.Duration
+	decode := func() bool { return grab(src.capture) }
+	pos := func() float64 { return src.capture.Get(gocv.VideoCapturePosMsec) }
 	for {
 		if err := ctx.Err(); err != nil {
 			return Info{}, fmt.Errorf("probe %s: %w", filepath.Base(path), err)
 		}
-		if !grab(src.capture) {
+		i, t, ok, err := tl.advance(ctx, decode, pos)
+		if err != nil {
+			return Info{}, fmt.Errorf("probe %s: %w", filepath.Base(path), err)
+		}
+		if !ok {
 			break
 		}
-		ts = append(ts, clock.next(src.capture.Get(gocv.VideoCapturePosMsec)))
+		// Lost frames get times spread evenly over their gap, so that
+		// Timestamps[i] stays frame i's.
+		for from, k := len(ts), len(ts); k < i; k++ {
+			prev := ts[from-1]
+			ts = append(ts, prev+(t-prev)*time.Duration(k-from+1)/time.Duration(i-from+1))
+		}
+		ts = append(ts, t)
 	}
 	if len(ts) == 0 {
 		return Info{}, src.noFramesError()
 	}
+	clock := tl.clock
 	info.Frames = len(ts)
 	info.FramesExact = true
 	info.Timestamps = ts
+	info.Gaps = tl.gaps
 	info.TimestampSource = clock.source()
 	info.Extrapolated = clock.extrapolated
 	if info.TimestampSource == SampleTable && len(ts) == len(src.table) {
