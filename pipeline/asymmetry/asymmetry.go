@@ -34,8 +34,12 @@ type Side struct {
 // Table holds both sides of one video. Every per-frame slice has one
 // element per timestamp.
 type Table struct {
-	Names       []string  // intensity AU names as in OpenFace's header without "_r", e.g. "AU01"
-	Timestamps  []float64 // per frame, seconds (OpenFace's timestamp column)
+	Names      []string  // intensity AU names as in OpenFace's header without "_r", e.g. "AU01"
+	Timestamps []float64 // per frame, seconds (OpenFace's timestamp column)
+	// Frames are the rows' frame numbers (OpenFace's frame column, from
+	// 1), which skip the frames of a damaged video that could not be
+	// decoded; nil means 1, 2, 3, ...
+	Frames      []int
 	Left, Right Side
 }
 
@@ -159,6 +163,9 @@ func (t Table) validate() error {
 		seen[name] = true
 	}
 	frames := len(t.Timestamps)
+	if t.Frames != nil && len(t.Frames) != frames {
+		return fmt.Errorf("%w: %d frame numbers for %d timestamps", ErrShape, len(t.Frames), frames)
+	}
 	for f, ts := range t.Timestamps {
 		if math.IsNaN(ts) || math.IsInf(ts, 0) {
 			return fmt.Errorf("%w: timestamp of frame %d is %v", ErrShape, f+1, ts)

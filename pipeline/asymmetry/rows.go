@@ -21,6 +21,7 @@ func FromRows(names []string, left, right []openfacecsv.Row) (Table, error) {
 	t := Table{
 		Names:      slices.Clone(names),
 		Timestamps: make([]float64, len(left)),
+		Frames:     make([]int, len(left)),
 		Left:       newSide(len(left), len(names)),
 		Right:      newSide(len(left), len(names)),
 	}
@@ -41,6 +42,7 @@ func FromRows(names []string, left, right []openfacecsv.Row) (Table, error) {
 			copy(s.side.Intensity[i], s.row.Intensity)
 		}
 		t.Timestamps[i] = l.Timestamp
+		t.Frames[i] = l.Frame
 	}
 	if err := t.validate(); err != nil {
 		return Table{}, fmt.Errorf("asymmetry: %w", err)

@@ -42,7 +42,11 @@ func (t Table) WriteAsymmetry(path string) error {
 			return err
 		}
 		for f, ts := range t.Timestamps {
-			b = strconv.AppendInt(b[:0], int64(f+1), 10)
+			frame := f + 1
+			if t.Frames != nil {
+				frame = t.Frames[f]
+			}
+			b = strconv.AppendInt(b[:0], int64(frame), 10)
 			b = append(b, ',')
 			b = strconv.AppendFloat(b, ts, 'f', precTimestamp, 64)
 			b = appendFlag(append(b, ','), t.Left.Success[f])

@@ -32,6 +32,10 @@ type Sequence struct {
 	// landmarks, global, local) in one flat slice.
 	success []bool
 	conf    []float32
+	// frame is each row's 0-based frame index, which runs ahead of the
+	// row's position once frames were lost (Skip); skipped counts them.
+	frame   []int
+	skipped int
 	// online are the online AU intensities of the frame added last.
 	online []float64
 	geom   []float32
@@ -99,6 +103,7 @@ func (s *Sequence) Add(r FrameResult) error {
 		return fmt.Errorf("openface: frame %d: %w", len(s.success), err)
 	}
 	s.online = aus.Intensity
+	s.frame = append(s.frame, len(s.success)+s.skipped)
 	s.success = append(s.success, r.Success)
 	s.conf = append(s.conf, r.Confidence)
 	s.geom = append(s.geom, r.Gaze[:]...)
@@ -163,6 +168,12 @@ func (s *Sequence) Online() []float64 {
 	return out
 }
 
+// Skip records that the next n frames of the video are lost (they could
+// not be decoded): they get no row, and the frames after them keep their
+// own frame numbers and timestamps. The AU post-processing sees only the
+// frames added.
+func (s *Sequence) Skip(n int) { s.skipped += max(n, 0) }
+
 // Rows post-processes the AUs of all frames added so far and hands fn
 // the CSV rows in frame order. The Row and its slices are reused between
 // calls: fn must copy what it keeps. Rows can be called again, also after
@@ -182,8 +193,8 @@ func (s *Sequence) Rows(ctx context.Context, fn func(openfacecsv.Row) error) err
 				return err
 			}
 		}
-		row.Frame = i + 1
-		row.Timestamp = s.info.OpenFaceTimestamp(i)
+		row.Frame = s.frame[i] + 1
+		row.Timestamp = s.info.OpenFaceTimestamp(s.frame[i])
 		row.Confidence = float64(s.conf[i])
 		row.Success = s.success[i]
 		g := s.geom[i*s.stride : (i+1)*s.stride]

@@ -183,6 +183,16 @@ func (r *Reader) Seek(index int) error {
 		r.tl.next, r.eof = 0, false
 		return nil
 	}
+	if h := r.held; h != nil {
+		switch gaps := r.tl.gaps; {
+		case index > h.Index:
+			// The decoder is past the held frame: go on from there.
+			r.held = nil
+		case len(gaps) > 0 && gaps[len(gaps)-1].From <= index:
+			// index is lost, as the held frame's gap showed.
+			return nil
+		}
+	}
 	if index < r.tl.next || r.held != nil || (r.eof && index >= r.tl.next) {
 		if err := r.rewind(); err != nil {
 			return err
