@@ -108,6 +108,8 @@ func (b desktopBackend) Process(ctx context.Context, files []string, s backend.R
 			out.Outcome = backend.Cancelled
 		case r.Err != nil:
 			out.Outcome = backend.Failed
+		case r.Damaged():
+			out.Outcome = backend.Damaged
 		case r.NoFace():
 			out.Outcome = backend.NoFace
 		}

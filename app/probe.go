@@ -14,6 +14,7 @@ import (
 	"sync"
 
 	"facemirror/app/helper"
+	"facemirror/app/job"
 	"facemirror/app/worker"
 	"facemirror/pipeline/video"
 )
@@ -34,6 +35,11 @@ type ProbeReport struct {
 	Kind string `json:"kind,omitempty"`
 	// Frames is the exact number of decodable frames.
 	Frames int `json:"frames"`
+	// Listed is the number of frames the file's container lists when
+	// fewer decode (a damaged or cut-off file); Lost says which are
+	// missing, numbered from 1.
+	Listed int         `json:"listed,omitempty"`
+	Lost   []ProbeLost `json:"lost,omitempty"`
 	// FPS is the exact frame rate ("30000/1001"); FPSValue its value.
 	FPS      string  `json:"fps"`
 	FPSValue float64 `json:"fps_value"`
@@ -138,8 +144,12 @@ func probeFiles(ctx context.Context, files []string, opts probeOptions, stdout, 
 	status := 0
 	for i := range files {
 		<-ready[i]
-		if reports[i].Error != "" {
+		switch {
+		case reports[i].Error != "":
 			status = 1
+		case reports[i].Listed > 0 && status == 0:
+			// As for process: readable, but frames are missing.
+			status = job.ExitDamaged
 		}
 		if !opts.json {
 			writeReport(stdout, reports[i])
@@ -154,13 +164,20 @@ func probeFiles(ctx context.Context, files []string, opts probeOptions, stdout, 
 			return 1
 		}
 	} else if len(files) > 1 {
-		failed := 0
+		failed, damaged := 0, 0
 		for _, r := range reports {
-			if r.Error != "" {
+			switch {
+			case r.Error != "":
 				failed++
+			case r.Listed > 0:
+				damaged++
 			}
 		}
-		fmt.Fprintf(stdout, "%d files: %d fine, %d failed\n", len(files), len(files)-failed, failed)
+		fmt.Fprintf(stdout, "%d files: %d fine, ", len(files), len(files)-failed-damaged)
+		if damaged > 0 {
+			fmt.Fprintf(stdout, "%d damaged (frames missing), ", damaged)
+		}
+		fmt.Fprintf(stdout, "%d failed\n", failed)
 	}
 	return status
 }
@@ -175,7 +192,13 @@ func probeFile(ctx context.Context, path string, pool *worker.Pool) ProbeReport 
 		return rep
 	}
 	rep.Kind = info.Kind.String()
-	rep.Frames = info.Frames
+	rep.Frames = info.Decodable()
+	if len(info.Gaps) > 0 {
+		rep.Listed = max(info.Listed(), info.Frames)
+		for _, g := range info.Gaps {
+			rep.Lost = append(rep.Lost, ProbeLost{First: g.From + 1, Last: g.To, Start: g.Start.Seconds(), End: g.End.Seconds(), Tail: g.Tail})
+		}
+	}
 	rep.FPS = info.FPS.String()
 	rep.FPSValue = info.FPS.Float()
 	rep.Duration = info.Duration.Seconds()
@@ -287,6 +310,17 @@ func errorCode(err error) string {
 	return "failed"
 }
 
+// ProbeLost is a stretch of frames that could not be decoded: First to
+// Last (from 1), shown from Start to End seconds; Tail marks the missing
+// end of a cut-off file.
+type ProbeLost struct {
+	First int     `json:"first"`
+	Last  int     `json:"last"`
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+	Tail  bool    `json:"tail,omitempty"`
+}
+
 // writeReport prints one file's report for people: a heading line, then
 // aligned "key value" lines.
 func writeReport(w io.Writer, r ProbeReport) {
@@ -297,7 +331,22 @@ func writeReport(w io.Writer, r ProbeReport) {
 	}
 	if r.Kind != "" {
 		line("kind", "%s", r.Kind)
-		line("frames", "%d", r.Frames)
+		if r.Listed > 0 {
+			line("frames", "%d of the %d listed decode", r.Frames, r.Listed)
+			for _, g := range r.Lost {
+				span := fmt.Sprintf("frames %d-%d", g.First, g.Last)
+				if g.First == g.Last {
+					span = fmt.Sprintf("frame %d", g.First)
+				}
+				what := "damaged, not decodable"
+				if g.Tail {
+					what = "missing: the file is cut off"
+				}
+				line("lost", "%s (%s-%s): %s", span, formatSeconds(g.Start), formatSeconds(g.End), what)
+			}
+		} else {
+			line("frames", "%d", r.Frames)
+		}
 		if r.Kind == video.Video.String() {
 			line("fps", "%s (%.3f)", r.FPS, r.FPSValue)
 			line("duration", "%s", formatSeconds(r.Duration))

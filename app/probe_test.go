@@ -4,11 +4,13 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"facemirror/app/helper"
+	"facemirror/app/job"
 	"facemirror/internal/sharedtest"
 	"facemirror/pipeline/video"
 )
@@ -286,5 +288,37 @@ func TestIsCommand(t *testing.T) {
 		if IsCommand(name) != want {
 			t.Errorf("IsCommand(%q) = %v", name, !want)
 		}
+	}
+}
+
+// A damaged copy is probed like process reads it: the frames that decode
+// against those its container lists, which are lost and when, and exit
+// status 4 (job.ExitDamaged).
+func TestProbeDamagedFile(t *testing.T) {
+	data, err := os.ReadFile(sharedtest.Media(t, "videos/v02_emotions_sad_to_laughing_640x360_pexels.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "v02_cut_off.mp4")
+	if err := os.WriteFile(cut, data[:len(data)*3/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	ctx := testContext(t, time.Minute)
+	code, reps, stderr := probeJSON(t, ctx, cut)
+	if code != job.ExitDamaged {
+		t.Errorf("exit status %d, want %d; stderr:\n%s", code, job.ExitDamaged, stderr)
+	}
+	want := []ProbeLost{{First: 140, Last: 472, Start: 5.797458333, End: 19.685, Tail: true}}
+	if r := reps[0]; r.Frames != 139 || r.Listed != 472 || !slices.Equal(r.Lost, want) {
+		t.Errorf("frames %d of %d listed, lost %+v; want 139 of 472, %+v", r.Frames, r.Listed, r.Lost, want)
+	}
+	code, out, _ := runCLI(t, ctx, "probe", cut)
+	for _, s := range []string{"frames    139 of the 472 listed decode", "lost      frames 140-472 (5.797 s-19.685 s): missing: the file is cut off"} {
+		if !strings.Contains(out, s) {
+			t.Errorf("probe's report lacks %q:\n%s", s, out)
+		}
+	}
+	if code != job.ExitDamaged {
+		t.Errorf("exit status %d without --json, want %d", code, job.ExitDamaged)
 	}
 }

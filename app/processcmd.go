@@ -160,6 +160,16 @@ func writeFileReport(stdout, stderr io.Writer, r job.FileReport, quiet bool) {
 			return
 		}
 		fmt.Fprintf(stdout, "%s: %d frames, %v (%s) -> %s\n", r.File, r.Frames, job.ErrNoFace, what, list)
+	case !quiet && r.Damaged():
+		decoded, listed := r.Frames, r.Frames
+		for _, g := range r.Gaps {
+			if g.Tail {
+				listed += g.To - g.From
+			} else {
+				decoded -= g.To - g.From
+			}
+		}
+		fmt.Fprintf(stdout, "%s: %d of %d frames decoded (damaged file), face tracked in %d -> %s\n", r.File, decoded, listed, r.FaceFrames, list)
 	case !quiet:
 		fmt.Fprintf(stdout, "%s: %d frames, face tracked in %d -> %s\n", r.File, r.Frames, r.FaceFrames, list)
 	}
@@ -167,8 +177,11 @@ func writeFileReport(stdout, stderr io.Writer, r job.FileReport, quiet bool) {
 
 // writeProcessSummary prints the count of each outcome.
 func writeProcessSummary(w io.Writer, rep job.Report) {
-	written, noFace, failed, skipped := 0, 0, 0, 0
+	written, noFace, failed, skipped, damaged := 0, 0, 0, 0, 0
 	for _, f := range rep.Files {
+		if f.Damaged() {
+			damaged++
+		}
 		switch {
 		case f.Err != nil:
 			failed++
@@ -181,6 +194,9 @@ func writeProcessSummary(w io.Writer, rep job.Report) {
 		}
 	}
 	fmt.Fprintf(w, "%d files: %d with a face, %d without a face in any frame, %d failed", len(rep.Files), written, noFace, failed)
+	if damaged > 0 {
+		fmt.Fprintf(w, ", %d damaged (frames missing)", damaged)
+	}
 	if skipped > 0 {
 		fmt.Fprintf(w, ", %d skipped", skipped)
 	}

@@ -159,12 +159,22 @@ func TestProcessBadInputs(t *testing.T) {
 }
 
 // The exit status tells a clean run (0) from one where some file has no
-// face at all (3); the same output named twice is refused for the
+// face at all (3) and one where frames of some file could not be decoded
+// (4, which outranks 3); the same output named twice is refused for the
 // second.
 func TestProcessExitStatuses(t *testing.T) {
 	useRealHelpers(t)
 	oneFrame := sharedtest.Media(t, "bad/b10_one_frame_real_face_480x360.mp4")
 	tiny := sharedtest.Media(t, "bad/b07_tiny_32x32_real_face_3s.mp4")
+	// v02 keeps its index before its data, so a cut-off copy still opens.
+	data, err := os.ReadFile(sharedtest.Media(t, "videos/v02_emotions_sad_to_laughing_640x360_pexels.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "v02_cut_off.mp4")
+	if err := os.WriteFile(cut, data[:len(data)*3/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
 	ctx := testContext(t, 5*time.Minute)
 	cases := []struct {
 		files  []string
@@ -176,6 +186,10 @@ func TestProcessExitStatuses(t *testing.T) {
 			[]string{oneFrame + ": 1 frames, face tracked in 1 -> "}, nil},
 		{[]string{tiny}, job.ExitNoFace,
 			[]string{tiny + ": 90 frames, no face found in any frame (every row has success 0) -> "}, nil},
+		{[]string{cut, tiny}, job.ExitDamaged,
+			[]string{cut + ": 139 of 472 frames decoded (damaged file), face tracked in ",
+				"2 files: 1 with a face, 1 without a face in any frame, 0 failed, 1 damaged (frames missing)"},
+			[]string{"facemirror process: " + cut + ": the file is cut off: frames 140-472 (5.80-19.68 s) that its container lists are missing"}},
 		{[]string{oneFrame, oneFrame}, job.ExitFailed,
 			[]string{"2 files: 1 with a face, 0 without a face in any frame, 1 failed"},
 			[]string{"facemirror process: b10_one_frame_real_face_480x360.mp4: " + job.ErrDuplicateOutput.Error()}},

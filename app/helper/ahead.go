@@ -38,6 +38,7 @@ type aheadReader struct {
 	err   error
 	total int
 	ended bool
+	gaps  []video.Gap
 	// mats are all the Mats, for close, and bufs the memory of those
 	// made over huge pages.
 	mats []gocv.Mat
@@ -95,6 +96,7 @@ func newAheadReader(ctx context.Context, r *video.Reader, end int) *aheadReader 
 func (a *aheadReader) decode(ctx context.Context, r *video.Reader, end int) {
 	defer close(a.done)
 	defer close(a.frames)
+	defer func() { a.gaps = r.Gaps() }()
 	for {
 		var mat gocv.Mat
 		select {
@@ -112,6 +114,11 @@ func (a *aheadReader) decode(ctx context.Context, r *video.Reader, end int) {
 		}
 		if err != nil {
 			a.err = err
+			return
+		}
+		if f.Index >= end {
+			// Frames were lost up to and past the range's end.
+			a.free <- mat
 			return
 		}
 		select {
@@ -151,6 +158,13 @@ func (a *aheadReader) release(m gocv.Mat) { a.free <- m }
 // Mat may be used afterwards. It returns the video's exact frame count
 // when the decoding met its end (video.Reader.End).
 func (a *aheadReader) close() (total int, ended bool) {
+	total, ended, _ = a.closeGaps()
+	return total, ended
+}
+
+// closeGaps is close that also returns the frames the decoding found lost
+// (video.Reader.Gaps).
+func (a *aheadReader) closeGaps() (total int, ended bool, gaps []video.Gap) {
 	close(a.stop)
 	<-a.done
 	for _, m := range a.mats {
@@ -159,5 +173,5 @@ func (a *aheadReader) close() (total int, ended bool) {
 	for _, b := range a.bufs {
 		b.Free()
 	}
-	return a.total, a.ended
+	return a.total, a.ended, a.gaps
 }

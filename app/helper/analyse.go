@@ -237,9 +237,17 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 				return worker.Coded(CodeBadInput, err)
 			}
 			f := fr.frame
-			if f.Index != i {
+			if f.Index < i {
 				ahead.release(fr.mat)
 				return fmt.Errorf("analyse %s: read frame %d where frame %d was due", req.Path, f.Index, i)
+			}
+			if f.Index > i {
+				// Frames i to f.Index-1 could not be decoded (the gap is
+				// in the result). The face may have moved meanwhile: the
+				// frame after them starts a new track, as a video's
+				// first frame does.
+				tracker.Reset()
+				i = f.Index
 			}
 			if !res.VariableRate && irregular(info, f) {
 				res.VariableRate = true
@@ -254,7 +262,9 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 			)
 			if lookAhead {
 				next, nextErr = ahead.next()
-				if held = nextErr == nil; held {
+				// A frame after lost ones is not fitted ahead: its track
+				// starts afresh.
+				if held = nextErr == nil; held && next.frame.Index == i+1 {
 					nextMat = next.mat
 				}
 			}
@@ -303,7 +313,9 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 		err = serr
 	}
 	cancel()
-	res.Total, res.Ended = ahead.close()
+	var gaps []video.Gap
+	res.Total, res.Ended, gaps = ahead.closeGaps()
+	res.Gaps = gapsOf(gaps)
 	if err != nil {
 		return nil, err
 	}

@@ -147,8 +147,26 @@ func trackSource(ctx context.Context, call *worker.Call, req *MirrorRequest, r *
 			}
 			return res, worker.Coded(CodeBadInput, err)
 		}
-		if f.Index != i {
+		if f.Index < i {
 			return res, fmt.Errorf("track %s: read frame %d where frame %d was due", path, f.Index, i)
+		}
+		if f.Index > i {
+			// Frames i to f.Index-1 could not be decoded. The midline
+			// goes through them as through frames without a face, and
+			// their pictures are missing from the written videos, which
+			// therefore keep each frame's own time. The face may have
+			// moved meanwhile: its track starts afresh.
+			res.VariableRate = true
+			tracker.Reset()
+			for ; i < f.Index; i++ {
+				lines, err := smoother.Add(observation(TrackFrame{}))
+				if err != nil {
+					return res, fmt.Errorf("midline of frame %d of %s: %w", i, path, err)
+				}
+				if err := send(trackBatch{frame: TrackFrame{Lost: true}, lines: lines, variableRate: true}); err != nil {
+					return res, err
+				}
+			}
 		}
 		if !res.VariableRate && irregular(info, f) {
 			res.VariableRate = true
@@ -167,7 +185,7 @@ func trackSource(ctx context.Context, call *worker.Call, req *MirrorRequest, r *
 		if err := emitFrame(call, EventFrame, "", i, enc); err != nil {
 			return res, err
 		}
-		res.Frames++
+		res.Frames = i + 1
 		tf := trackFrameOf(fr)
 		lines, err := smoother.Add(observation(tf))
 		if err != nil {
@@ -180,6 +198,7 @@ func trackSource(ctx context.Context, call *worker.Call, req *MirrorRequest, r *
 	if res.Frames == 0 {
 		return res, worker.Coded(CodeBadInput, fmt.Errorf("%s: %w", path, video.ErrNoFrames))
 	}
+	res.Gaps = gapsOf(r.Gaps())
 	lines, err := smoother.Close()
 	if errors.Is(err, mirror.ErrNoFit) {
 		// Nothing to mirror: the pass has written nothing either.

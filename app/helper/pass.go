@@ -66,7 +66,10 @@ type mirrorPass struct {
 	// next is the next frame to mirror; analysed counts the frames
 	// handed to the side analysers, which a restart does not repeat.
 	next, analysed int
-	preview        previewer
+	// held is a frame read (into mat) after frames that could not be
+	// decoded, whose midline is not final yet.
+	held    *video.Frame
+	preview previewer
 }
 
 func newMirrorPass(ctx context.Context, call *worker.Call, req *MirrorRequest, info video.Info, an *analysisModels) (*mirrorPass, error) {
@@ -186,7 +189,7 @@ func (p *mirrorPass) restartVariableRate() error {
 		p.r.Close()
 		p.r = nil
 	}
-	p.next = 0
+	p.next, p.held = 0, nil
 	return nil
 }
 
@@ -253,18 +256,34 @@ func (p *mirrorPass) mirrorFrame() error {
 		return err
 	}
 	i := p.next
-	f, err := p.r.ReadInto(&p.mat)
-	if errors.Is(err, io.EOF) {
-		return fmt.Errorf("mirror %s: the video ended after %d frames, where %d were tracked; the file changed or decodes differently each time", p.req.Path, i, len(p.track))
-	}
-	if err != nil {
-		if p.ctx.Err() != nil {
-			return p.ctx.Err()
+	var f video.Frame
+	if p.held != nil {
+		f, p.held = *p.held, nil
+	} else {
+		var err error
+		f, err = p.r.ReadInto(&p.mat)
+		if errors.Is(err, io.EOF) {
+			return fmt.Errorf("mirror %s: the video ended after %d frames, where %d were tracked; the file changed or decodes differently each time", p.req.Path, i, len(p.track))
 		}
-		return worker.Coded(CodeBadInput, err)
-	}
-	if f.Index != i {
-		return fmt.Errorf("mirror %s: read frame %d where frame %d was due", p.req.Path, f.Index, i)
+		if err != nil {
+			if p.ctx.Err() != nil {
+				return p.ctx.Err()
+			}
+			return worker.Coded(CodeBadInput, err)
+		}
+		if f.Index < i || (f.Index > i && !p.track[i].Lost) {
+			return fmt.Errorf("mirror %s: read frame %d where frame %d was due", p.req.Path, f.Index, i)
+		}
+		if f.Index > i {
+			// Frames i to f.Index-1 could not be decoded: they have a
+			// midline (the tracking went through them as through frames
+			// without a face) but no picture.
+			p.next, i = f.Index, f.Index
+			if i >= len(p.lines) {
+				p.held = &f
+				return nil
+			}
+		}
 	}
 	src, err := matImage(&p.mat)
 	if err != nil {

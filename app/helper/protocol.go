@@ -10,6 +10,7 @@ import (
 	"facemirror/app/worker"
 	"facemirror/pipeline/encode"
 	"facemirror/pipeline/openface"
+	"facemirror/pipeline/video"
 )
 
 // Request kinds served by "facemirror worker". Each names a request and
@@ -234,6 +235,31 @@ type AnalyseResult struct {
 	// Retried tells that a Pool ran the request again on a fresh helper
 	// after the first one crashed or hung (set here, not by the helper).
 	Retried bool `json:"-"`
+	// Gaps are the stretches of frames the helper found it could not
+	// decode (damaged data; with Ended, also the frames a cut-off file
+	// lists past its last): no frame event comes for them, and the
+	// indices of the frame events jump over them.
+	Gaps []Gap `json:"gaps,omitempty"`
+}
+
+// Gap is a stretch of a video's frames that could not be decoded
+// (video.Gap): frames From to To-1 (0-based), shown from Start to End
+// seconds; Tail marks those lost at the end of a cut-off file.
+type Gap struct {
+	From  int     `json:"from"`
+	To    int     `json:"to"`
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+	Tail  bool    `json:"tail,omitempty"`
+}
+
+// gapsOf converts the video package's gaps for the wire.
+func gapsOf(gaps []video.Gap) []Gap {
+	var out []Gap
+	for _, g := range gaps {
+		out = append(out, Gap{From: g.From, To: g.To, Start: g.Start.Seconds(), End: g.End.Seconds(), Tail: g.Tail})
+	}
+	return out
 }
 
 // Caller runs a request on a helper; *worker.Client and *worker.Pool are
@@ -390,6 +416,8 @@ type TrackFrame struct {
 	Landmarks []float32
 	// Yaw is the head's yaw in degrees.
 	Yaw float32
+	// Lost tells that the frame could not be decoded: it has no picture.
+	Lost bool
 }
 
 // MirrorProgress tells that a frame has been mirrored and written.
@@ -408,11 +436,15 @@ type MirrorPreview struct {
 
 // MirrorResult ends a mirror request.
 type MirrorResult struct {
-	// Frames is the number of frames tracked: the whole video.
+	// Frames is the number of frames tracked: the whole video, up to its
+	// last frame that decodes, frames lost in Gaps included.
 	Frames int `json:"frames"`
-	// Mirrored is the number of frames mirrored and written: Frames, or
-	// 0 with NoFace.
+	// Mirrored is the index after the last frame mirrored and written:
+	// Frames, or 0 with NoFace.
 	Mirrored int `json:"mirrored"`
+	// Gaps: see AnalyseResult. Frames lost inside the video have no
+	// picture in the written videos and no row in the CSVs.
+	Gaps []Gap `json:"gaps,omitempty"`
 	// NoFace tells that no frame had a fitted face: there is no midline,
 	// and nothing was written.
 	NoFace bool `json:"no_face,omitempty"`

@@ -28,6 +28,7 @@ type sideAnalyser struct {
 	name     string
 	tracker  *clnf.Tracker
 	analyser *openface.Analyser
+	last     int // the frame analysed last, -1 before the first
 
 	frames chan sideFrame
 	free   chan gocv.Mat
@@ -49,6 +50,7 @@ func newSideAnalyser(ctx context.Context, call *worker.Call, name string, an *an
 		ctx: ctx, call: call, name: name,
 		tracker:  clnf.NewTracker(an.landmarks, clnf.MTCNN{Detector: an.faces}),
 		analyser: an.features.NewAnalyser(),
+		last:     -1,
 		frames:   make(chan sideFrame, sideDepth),
 		free:     make(chan gocv.Mat, sideDepth),
 		done:     make(chan struct{}),
@@ -77,6 +79,12 @@ func (a *sideAnalyser) run() {
 }
 
 func (a *sideAnalyser) analyse(f sideFrame) error {
+	if a.last >= 0 && f.index > a.last+1 {
+		// Frames were lost in between: the track starts afresh, as the
+		// source's does.
+		a.tracker.Reset()
+	}
+	a.last = f.index
 	lm, err := a.tracker.Track(a.ctx, f.mat)
 	if err != nil {
 		if a.ctx.Err() != nil {

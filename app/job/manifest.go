@@ -73,6 +73,19 @@ type ManifestVideo struct {
 	FrameRate    string `json:"frame_rate"`
 	VariableRate bool   `json:"variable_rate"`
 	FaceFrames   int    `json:"face_frames"`
+	// Lost are the frames that could not be decoded (FileReport.Gaps),
+	// numbered from 1 as in the CSV.
+	Lost []ManifestGap `json:"lost,omitempty"`
+}
+
+// ManifestGap is a stretch of lost frames: first to last, from 1, shown
+// from start to end seconds; tail marks the missing end of a cut-off file.
+type ManifestGap struct {
+	First int     `json:"first"`
+	Last  int     `json:"last"`
+	Start float64 `json:"start"`
+	End   float64 `json:"end"`
+	Tail  bool    `json:"tail,omitempty"`
 }
 
 // ManifestStage is how long the input spent in one stage (a stage
@@ -146,6 +159,9 @@ func (j *job) writeManifest(outcome string, outputs []string) error {
 	}
 	now := time.Now()
 	j.mu.Lock()
+	for _, g := range j.gaps {
+		m.Video.Lost = append(m.Video.Lost, ManifestGap{First: g.From + 1, Last: g.To, Start: g.Start, End: g.End, Tail: g.Tail})
+	}
 	for k, st := range j.stages {
 		end := now
 		if k+1 < len(j.stages) {

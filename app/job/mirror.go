@@ -68,6 +68,12 @@ func (j *job) runMirrorVideo(q *queued) {
 			if i == 0 && last >= 0 {
 				stage.retried()
 			}
+			if expect := sent + 1; i > expect && i > last {
+				// The frames between could not be decoded.
+				if err := j.settle(j.lose(max(expect, last+1), i)); err != nil {
+					return err
+				}
+			}
 			last, sent = max(last, i), i
 			return j.add(q.c, i, fr)
 		},
@@ -90,6 +96,7 @@ func (j *job) runMirrorVideo(q *queued) {
 			return nil
 		},
 	})
+	j.addGaps(res.Gaps)
 	switch {
 	case err != nil && r.ctx.Err() != nil:
 		err = j.interrupted()
@@ -124,6 +131,9 @@ func (j *job) runMirrorVideo(q *queued) {
 // finishMirror writes what a finished mirror request leaves to this
 // process and ends the job.
 func (j *job) finishMirror(st *mirrorState, noFace bool) {
+	j.mu.Lock()
+	j.warnings = append(j.warnings, gapWarnings(j.gaps)...)
+	j.mu.Unlock()
 	err := j.mirrorOutputs(st, noFace)
 	switch {
 	case err == nil:
@@ -216,7 +226,18 @@ func (j *job) addMirrored(st *mirrorState, side string, i int, fr openface.Frame
 		return nil
 	}
 	if i > s.next {
-		return fmt.Errorf("%s-mirrored frame %d came before frame %d", side, i, s.next)
+		// The frames between could not be decoded: no row for them.
+		j.mu.Lock()
+		lost := true
+		for k := s.next; k < i; k++ {
+			lost = lost && j.lost[k]
+		}
+		j.mu.Unlock()
+		if !lost {
+			return fmt.Errorf("%s-mirrored frame %d came before frame %d", side, i, s.next)
+		}
+		s.seq.Skip(i - s.next)
+		s.next = i
 	}
 	if err := s.seq.Add(fr); err != nil {
 		return fmt.Errorf("%s-mirrored frame %d: %w", side, i, err)

@@ -156,6 +156,9 @@ type FileReport struct {
 	Skipped bool
 	// Warnings are things the user should know about a finished input.
 	Warnings []string
+	// Gaps are the stretches of frames of a damaged or cut-off input that
+	// could not be decoded (also in Warnings); the others were processed.
+	Gaps []helper.Gap
 	// Elapsed is the time from the input's start to its end.
 	Elapsed time.Duration
 	// Err says why the input has no outputs; nil when it has them.
@@ -165,6 +168,10 @@ type FileReport struct {
 // NoFace reports whether the input was processed but no frame has a face:
 // its CSV has success 0 in every row, and no mirrored video was written.
 func (r FileReport) NoFace() bool { return r.Err == nil && !r.Skipped && r.FaceFrames == 0 }
+
+// Damaged reports whether the input was processed but some of its frames
+// could not be decoded (Gaps).
+func (r FileReport) Damaged() bool { return r.Err == nil && len(r.Gaps) > 0 }
 
 // Report is the outcome of a Run.
 type Report struct {
@@ -193,6 +200,10 @@ const (
 	// ExitNoFace: every input was processed, but in at least one no frame
 	// shows a face (its CSV rows all have success 0; no mirrored videos).
 	ExitNoFace = 3
+	// ExitDamaged: every input was processed, but some frames of at least
+	// one could not be decoded (a damaged or cut-off file; the report
+	// says which). It outranks ExitNoFace.
+	ExitDamaged = 4
 	// ExitInterrupted: the run was cancelled (Ctrl-C); files finished
 	// before stay, no partial output is left.
 	ExitInterrupted = 130
@@ -208,7 +219,9 @@ func (r Report) ExitStatus() int {
 		switch {
 		case f.Err != nil:
 			return ExitFailed
-		case f.NoFace():
+		case f.Damaged():
+			status = ExitDamaged
+		case f.NoFace() && status != ExitDamaged:
 			status = ExitNoFace
 		}
 	}
@@ -606,6 +619,13 @@ type job struct {
 	seq     *openface.Sequence
 	next    int // the next frame the Sequence needs
 	pending map[int]openface.FrameResult
+	// lost are the frames that could not be decoded (gaps.go), gaps
+	// every stretch of them the helpers reported.
+	lost map[int]bool
+	gaps []helper.Gap
+	// inflight counts the chunks whose request has not returned: the job
+	// completes only after every result (and its gaps) is in.
+	inflight int
 	// seams are the boundaries between chunks, by the first frame of the
 	// later chunk.
 	seams    map[int]*seam
@@ -695,6 +715,9 @@ func (j *job) runChunk(q *queued) {
 	// A chunk queued after the video turned out to end before it has
 	// nothing left to do.
 	skip := j.err != nil || j.written
+	if !skip {
+		j.inflight++
+	}
 	j.mu.Unlock()
 	if skip {
 		return
@@ -703,9 +726,25 @@ func (j *job) runChunk(q *queued) {
 	req := helper.AnalyseRequest{Path: j.path, Start: q.c.start, End: end, WarmUp: q.c.warmUp, Aligned: j.run.opts.Aligned}
 	last := -1 // the last frame the request's helper sent; a retry starts again
 	res, err := helper.Analyse(j.ctx, j.run.pool, req, func(index int, fr openface.FrameResult) error {
+		expect := last + 1
+		if index <= last || last < 0 {
+			expect = q.c.start
+		}
 		last = index
+		if index > expect {
+			// The frames between could not be decoded.
+			if err := j.settle(j.lose(expect, index)); err != nil {
+				return err
+			}
+		}
 		return j.add(q.c, index, fr)
 	})
+	j.addGaps(res.Gaps)
+	j.mu.Lock()
+	j.inflight--
+	complete := j.completeLocked()
+	j.mu.Unlock()
+	j.settle(0, complete, nil)
 	if err == nil && res.Retried {
 		j.warnRetry(q.c.start)
 	}
@@ -725,13 +764,13 @@ func (j *job) runChunk(q *queued) {
 		// with the frames they hit.
 		err = fmt.Errorf("%s: %s: %w", filepath.Base(j.path), j.span(q.c), err)
 	case err == nil && res.Ended:
-		if want := max(0, min(end, res.Total)-q.c.start); res.Frames != want {
+		if want := max(0, min(end, res.Total)-q.c.start) - lostIn(res.Gaps, q.c.start, min(end, res.Total)); res.Frames != want {
 			err = fmt.Errorf("%s: a helper analysed %d frames from frame %d of a video of %d frames; the file decodes differently each time",
 				filepath.Base(j.path), res.Frames, q.c.start+1, res.Total)
 		} else {
 			err = j.setTotal(res.Total)
 		}
-	case err == nil && (end == openEnd || res.Frames != end-q.c.start):
+	case err == nil && (end == openEnd || res.Frames != end-q.c.start-lostIn(res.Gaps, q.c.start, end)):
 		err = fmt.Errorf("%s: a helper analysed %d of %s; the file changed or decodes differently each time",
 			filepath.Base(j.path), res.Frames, j.span(chunk{start: q.c.start, end: end}))
 	}
@@ -835,7 +874,12 @@ var errJobFailed = errors.New("the file's analysis has failed")
 // Sequence every frame that is now next in order. Frames of a retried
 // chunk arrive a second time; the copies are identical and are dropped.
 func (j *job) add(c chunk, index int, fr openface.FrameResult) error {
-	added, complete, err := j.sequence(c, index, fr)
+	return j.settle(j.sequence(c, index, fr))
+}
+
+// settle reports frames added to the Sequence and finishes the job when
+// it is complete; an error fails the job and stops the frame events.
+func (j *job) settle(added int, complete bool, err error) error {
 	if err != nil {
 		if !errors.Is(err, errJobFailed) {
 			j.fail(err)
@@ -899,7 +943,7 @@ func (j *job) settleLocked(s *seam) {
 	if j.exact {
 		end = j.frames
 	}
-	if !s.decide(end) {
+	if !s.decide(end, func(i int) bool { return j.lost[i] }) {
 		return
 	}
 	for i, fr := range s.tail {
@@ -919,6 +963,14 @@ func (j *job) settleLocked(s *seam) {
 // Sequence; see sequence. j.mu is held.
 func (j *job) drainLocked() (added int, complete bool, err error) {
 	for {
+		if j.lost[j.next] {
+			if j.seq != nil {
+				j.seq.Skip(1)
+			}
+			j.next++
+			added++
+			continue
+		}
 		r, ok := j.pending[j.next]
 		if !ok {
 			break
@@ -955,7 +1007,7 @@ func (j *job) drainLocked() (added int, complete bool, err error) {
 // Sequence, and gives back the tokens of the job's chunks: those still
 // queued lie past the end of the video and will not run. j.mu is held.
 func (j *job) completeLocked() bool {
-	if !j.exact || j.next != j.frames || j.written {
+	if !j.exact || j.next != j.frames || j.written || j.inflight > 0 {
 		return false
 	}
 	j.written = true
@@ -975,6 +1027,7 @@ func (j *job) finish() {
 	}
 	j.mu.Lock()
 	seq := j.seq
+	j.warnings = append(j.warnings, gapWarnings(j.gaps)...)
 	j.mu.Unlock()
 	j.event(Event{Kind: EventStage, Stage: StageWriting})
 	outputs := []string{j.csv}
@@ -1085,7 +1138,7 @@ func (j *job) report() FileReport {
 	j.mu.Lock()
 	defer j.mu.Unlock()
 	rep := FileReport{File: j.path, Frames: j.frames, FaceFrames: j.faces, Skipped: j.skipped,
-		Warnings: j.warnings, Elapsed: j.elapsed, Err: j.err}
+		Warnings: j.warnings, Gaps: j.gaps, Elapsed: j.elapsed, Err: j.err}
 	if j.err == nil {
 		rep.Outputs = j.files
 		if j.run.opts.Mode != ModeMirror && !j.skipped {

@@ -45,8 +45,9 @@ func newSeam(start int) *seam {
 
 // decide compares the two tracks as far as both have arrived and reports
 // whether the switch is now decided. end is the video's frame count when
-// known exactly, else −1.
-func (s *seam) decide(end int) bool {
+// known exactly, else −1; lost tells the frames that could not be decoded,
+// which neither chunk sends.
+func (s *seam) decide(end int, lost func(int) bool) bool {
 	for s.switchAt < 0 {
 		i := s.cursor
 		if i >= s.start+seamOverlap {
@@ -58,6 +59,11 @@ func (s *seam) decide(end int) bool {
 			// all of it.
 			s.switchAt = i
 			break
+		}
+		if lost(i) {
+			// Neither chunk has the frame: compare the next.
+			s.cursor++
+			continue
 		}
 		a, okA := s.tail[i]
 		b, okB := s.head[i]

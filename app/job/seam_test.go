@@ -52,7 +52,7 @@ func TestSeamDecide(t *testing.T) {
 			for i, x := range tc.head {
 				sm.head[i] = at(x)
 			}
-			if got := sm.decide(tc.end); got != tc.decided || sm.switchAt != tc.switchAt {
+			if got := sm.decide(tc.end, func(int) bool { return false }); got != tc.decided || sm.switchAt != tc.switchAt {
 				t.Errorf("decide = %v, switch at %d; want %v, %d", got, sm.switchAt, tc.decided, tc.switchAt)
 			}
 		})

@@ -127,6 +127,10 @@ const (
 	Cancelled
 	// Skipped: its outputs were complete already.
 	Skipped
+	// Damaged: every output was written, but some frames of the file
+	// could not be decoded and are missing from them (Warnings say
+	// which).
+	Damaged
 )
 
 // String returns the outcome as a row shows it.
@@ -142,6 +146,8 @@ func (o Outcome) String() string {
 		return "cancelled"
 	case Skipped:
 		return "skipped (already processed)"
+	case Damaged:
+		return "done, frames missing"
 	}
 	return "unknown outcome"
 }

@@ -35,7 +35,7 @@ func (w *Window) finished() []backend.FileResult {
 			continue
 		}
 		switch r.result.Outcome {
-		case backend.Done, backend.NoFace, backend.Skipped:
+		case backend.Done, backend.NoFace, backend.Skipped, backend.Damaged:
 			all = append(all, *r.result)
 			if r.selected {
 				selected = append(selected, *r.result)

@@ -65,7 +65,7 @@ func (r *row) reviewable() bool {
 		return false
 	}
 	switch r.result.Outcome {
-	case backend.Done, backend.Skipped:
+	case backend.Done, backend.Skipped, backend.Damaged:
 		return true
 	}
 	return false
@@ -303,7 +303,7 @@ func (rr *rowRenderer) refreshRun() {
 			switch *st.outcome {
 			case backend.Done:
 				importance, icon = widget.SuccessImportance, theme.ConfirmIcon()
-			case backend.NoFace:
+			case backend.NoFace, backend.Damaged:
 				importance, icon = widget.WarningImportance, theme.WarningIcon()
 			case backend.Failed:
 				importance, icon = widget.DangerImportance, theme.ErrorIcon()

@@ -224,7 +224,7 @@ func (w *Window) fileEnded(ar *activeRun, res backend.FileResult) {
 	o := res.Outcome
 	text := o.String()
 	switch o {
-	case backend.Done, backend.NoFace:
+	case backend.Done, backend.NoFace, backend.Damaged:
 		text = fmt.Sprintf("%s in %s", o, formatWait(res.Elapsed))
 		if len(res.Warnings) > 0 {
 			text += " · " + strings.Join(res.Warnings, "; ")
@@ -236,7 +236,7 @@ func (w *Window) fileEnded(ar *activeRun, res backend.FileResult) {
 	}
 	r.result = &res
 	r.setRun(&runState{outcome: &o, frac: 1, text: text})
-	if o == backend.Done {
+	if o == backend.Done || o == backend.Damaged {
 		w.fetchMirrored(r, res)
 	}
 }
@@ -289,7 +289,7 @@ func (w *Window) runEnded(ar *activeRun, results []backend.FileResult) {
 		w.cfg.Log("run of %d files ended after %s; the UI goroutine took up to %s to show an update, %d of %d updates waited over %s",
 			len(ar.files), elapsed, ar.maxLatency.Round(time.Millisecond), ar.slow, ar.updates, slowUpdate)
 	}
-	summary := fmt.Sprintf("%d done, %d failed, %d skipped", counts[backend.Done]+counts[backend.NoFace], counts[backend.Failed], counts[backend.Skipped])
+	summary := fmt.Sprintf("%d done, %d failed, %d skipped", counts[backend.Done]+counts[backend.NoFace]+counts[backend.Damaged], counts[backend.Failed], counts[backend.Skipped])
 	if n := counts[backend.Cancelled]; n > 0 {
 		summary += fmt.Sprintf(", %d cancelled", n)
 	}
