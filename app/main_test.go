@@ -15,8 +15,18 @@ import (
 	"facemirror/internal/sharedtest"
 )
 
-// TestMain lets the test binary be its own helper (helpertest.Main).
-func TestMain(m *testing.M) { helpertest.Main(m) }
+// TestMain lets the test binary be its own helper (helpertest.Main) and,
+// with envRunCLI set, the command line itself (RunCLI on its arguments),
+// for tests that must kill a whole command.
+func TestMain(m *testing.M) {
+	if os.Getenv(envRunCLI) == "1" && len(os.Args) > 1 && os.Args[1] != "worker" {
+		os.Exit(RunCLI(context.Background(), os.Args[1:], os.Stdout, os.Stderr))
+	}
+	helpertest.Main(m)
+}
+
+// envRunCLI makes the test binary run the command line (see TestMain).
+const envRunCLI = "FACEMIRROR_TEST_RUN_CLI"
 
 func installedModels(t testing.TB) string { t.Helper(); return helpertest.Models(t) }
 func ortLibrary(t testing.TB) string      { t.Helper(); return helpertest.ORTLibrary(t) }

@@ -456,6 +456,9 @@ func (r *run) plan() {
 			j.err = featErr
 		}
 		j.started = time.Now()
+		if j.err == nil {
+			j.out.sweepStale()
+		}
 		if j.err == nil && r.opts.SkipExisting {
 			j.skipped = j.completeBefore()
 		}
