@@ -31,6 +31,7 @@ var commands = []struct{ name, usage, help string }{
 	{"process", processUsage, "write OpenFace 2.2 FeatureExtraction's CSV (gaze, pose, landmarks, AUs) or the mirrored videos for each file"},
 	{"version", versionUsage, "versions of the app, Go, OpenCV and ONNX Runtime; model file hashes"},
 	{"models", modelsUsage, "install or check the model files"},
+	{"report", reportUsage, "which inputs of a study (all its shards) are done, failed or missing"},
 	{"worker", helper.Usage, "helper process (FaceMirror starts it itself)"},
 }
 
@@ -77,6 +78,8 @@ func RunCLI(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return runVersion(ctx, rest, stdout, stderr)
 	case "models":
 		return runModels(ctx, rest, stdout, stderr)
+	case "report":
+		return runReport(ctx, rest, stdout, stderr)
 	case "worker":
 		return helper.Main(ctx, rest, Version, os.Stdin, stdout, stderr)
 	case "help", "-h", "--help":

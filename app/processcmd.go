@@ -2,19 +2,22 @@ package app
 
 import (
 	"context"
-	"facemirror/app/helper"
-	"facemirror/app/job"
-	"facemirror/pipeline/encode"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
 	"runtime"
 	"strings"
+	"time"
+
+	"facemirror/app/helper"
+	"facemirror/app/job"
+	"facemirror/app/study"
+	"facemirror/pipeline/encode"
 )
 
 // processUsage is the usage line of the process command.
-const processUsage = "process [--mode aus|mirror|full] [--video-codec h264|ffv1] [--out DIR] [--workers N] [--split] [--hog] [--aligned] [--skip-existing] [--quiet] [--stats] [--verbose] FILE..."
+const processUsage = "process [--mode aus|mirror|full] [--video-codec h264|ffv1] [--out DIR] [--workers N] [--split] [--hog] [--aligned] [--skip-existing] [--files-from LIST] [--shard K/N] [--quiet] [--stats] [--verbose] FILE..."
 
 func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	fs := newFlags("process", stderr, processUsage)
@@ -32,9 +35,16 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	quiet := fs.Bool("quiet", false, "no progress line and no per-file lines; errors are still reported")
 	stats := fs.Bool("stats", false, "print wall time, frames/s and peak memory summed over all processes")
 	verbose := fs.Bool("verbose", false, "let the helpers log what they load")
+	filesFrom := fs.String("files-from", "", "also process the files listed in `LIST`, one path per line (- for standard input)")
+	shardFlag := fs.String("shard", "", "process only shard `K/N` of the inputs: those at positions K, K+N, K+2N, ... (from 0), for the jobs of a cluster array; with --out, the shard's outcome is recorded there for the report command")
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return usageStatus(err)
+	}
+	files, shard, err := studyInputs(files, *filesFrom, *shardFlag)
+	if err != nil {
+		fmt.Fprintf(stderr, "facemirror process: %v\n", err)
+		return 2
 	}
 	m, err := job.ParseMode(*mode)
 	if err != nil {
@@ -58,10 +68,16 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		fmt.Fprintf(stderr, "facemirror process: --workers %d: want at least 1\n", *workers)
 		return 2
 	}
+	if len(files) == 0 && shard != nil {
+		// More shards than inputs: nothing for this one.
+		fmt.Fprintf(stdout, "shard %s: no inputs\n", shard)
+		return 0
+	}
 	if len(files) == 0 {
 		fmt.Fprintln(stderr, "usage: facemirror "+processUsage)
 		return 2
 	}
+	started := time.Now()
 
 	if *out != "" {
 		// Once, before any work: every input would fail the same way.
@@ -106,6 +122,12 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	rep := job.Run(ctx, files, opts)
 	if line != nil {
 		line.finish(last)
+	}
+	if shard != nil && *out != "" && ctx.Err() == nil {
+		rec := study.NewRecord(Version, m, *shard, started, rep)
+		if err := rec.Write(study.RecordPath(*out, m, *shard)); err != nil {
+			fmt.Fprintln(stderr, "facemirror process:", err)
+		}
 	}
 	if !*quiet && len(files) > 1 {
 		writeProcessSummary(stdout, rep)
@@ -201,4 +223,36 @@ func writeProcessSummary(w io.Writer, rep job.Report) {
 		fmt.Fprintf(w, ", %d skipped", skipped)
 	}
 	fmt.Fprintln(w)
+}
+
+// studyInputs adds the files of an input list (--files-from) to files and
+// keeps the inputs of a shard (--shard), which it returns (nil without).
+func studyInputs(files []string, list, shardSpec string) ([]string, *study.Shard, error) {
+	if list != "" {
+		r := io.Reader(os.Stdin)
+		if list != "-" {
+			f, err := os.Open(list)
+			if err != nil {
+				return nil, nil, fmt.Errorf("--files-from: %w", err)
+			}
+			defer f.Close()
+			r = f
+		}
+		listed, err := study.ReadList(r)
+		if err != nil {
+			return nil, nil, fmt.Errorf("--files-from %s: %w", list, err)
+		}
+		if len(listed) == 0 {
+			return nil, nil, fmt.Errorf("--files-from %s: the list names no file", list)
+		}
+		files = append(files, listed...)
+	}
+	if shardSpec == "" {
+		return files, nil, nil
+	}
+	s, err := study.ParseShard(shardSpec)
+	if err != nil {
+		return nil, nil, fmt.Errorf("--%w", err)
+	}
+	return s.Select(files), &s, nil
 }

@@ -29,7 +29,7 @@
 // requested nice value. The server dies with the process that started it.
 //
 // The server starts for the invocations that may start helpers (the window
-// and the commands other than worker, help and models); the environment
+// and the commands other than worker, help, models and report); the environment
 // variable FACEMIRROR_FORKSERVER=0 turns it off, =1 starts it for any
 // invocation but "worker" (tests, whose binaries take other arguments). A
 // program importing this package must call nothing in it for a forked

@@ -82,7 +82,7 @@ static int wants_server(int argc, char **argv) {
 		return 1;
 	if (argc < 2)
 		return 1;
-	if (cmd[0] == '-' || strcmp(cmd, "help") == 0 || strcmp(cmd, "models") == 0) {
+	if (cmd[0] == '-' || strcmp(cmd, "help") == 0 || strcmp(cmd, "models") == 0 || strcmp(cmd, "report") == 0) {
 		reason = "this command starts no helpers";
 		return 0;
 	}

@@ -1,0 +1,81 @@
+package app
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// hiddenFiles counts the hidden entries of dir whose names (leading dots
+// trimmed) start with prefix.
+func hiddenFiles(t *testing.T, dir, prefix string) int {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".") && strings.HasPrefix(strings.TrimLeft(e.Name(), "."), prefix) {
+			n++
+		}
+	}
+	return n
+}
+
+// modTimes are the modification times of the files of dir whose names
+// start with prefix.
+func modTimes(t *testing.T, dir, prefix string) map[string]time.Time {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	times := map[string]time.Time{}
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), prefix) {
+			fi, err := e.Info()
+			if err != nil {
+				t.Fatal(err)
+			}
+			times[e.Name()] = fi.ModTime()
+		}
+	}
+	return times
+}
+
+func mapsEqual(a, b map[string]time.Time) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	for k, v := range a {
+		if !b[k].Equal(v) {
+			return false
+		}
+	}
+	return true
+}
+
+// readOutputs reads every output of dir but the manifests, whose times
+// differ from run to run.
+func readOutputs(t *testing.T, dir string) map[string][]byte {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := map[string][]byte{}
+	for _, e := range entries {
+		if strings.HasSuffix(e.Name(), "_facemirror.json") {
+			continue
+		}
+		b, err := os.ReadFile(filepath.Join(dir, e.Name()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		out[e.Name()] = b
+	}
+	return out
+}
