@@ -13,7 +13,7 @@ MODELS_SRC := $(wildcard $(SHARED)/openface-models)
 export CGO_ENABLED := 1
 export FACEMIRROR_ORT_LIB ?= $(ROOT)/.ort/libonnxruntime.so.1
 
-.PHONY: all deps ort models build run test test-faults bench lint package screenshot clean
+.PHONY: all deps ort models build run test test-faults test-cluster bench lint package screenshot clean
 
 all: build
 
@@ -53,6 +53,12 @@ test: models lint
 test-faults: models
 	set -o pipefail; FACEMIRROR_FORKSERVER=1 FACEMIRROR_REQUIRE_SHARED=1 $(GO) test -tags faultcampaign -count=1 -timeout 60m -run '^TestFaultCampaign$$' -v ./app/job/ | \
 		grep -v -e '^=== ' -e '^    faults_linux_test.go'
+
+# Not in CI: a single-node Slurm started here runs a 3-task job array of
+# process --shard over the development videos; its CSVs must equal one
+# local command's (scripts/test-cluster.sh).
+test-cluster: models
+	scripts/test-cluster.sh
 
 bench: models
 	scripts/bench.sh
