@@ -51,8 +51,12 @@ if ! pgrep -x munged >/dev/null; then
 	started_munge=1
 fi
 stop() {
+	# Before the configuration goes: scontrol reads it.
 	scontrol shutdown >/dev/null 2>&1 || true
-	sleep 1
+	for _ in $(seq 50); do
+		pgrep -x slurmctld >/dev/null || pgrep -x slurmd >/dev/null || break
+		sleep 0.2
+	done
 	[ -n "$started_munge" ] && pkill -x munged || true
 }
 trap stop EXIT
@@ -89,6 +93,8 @@ for f in "$work"/local/*.csv; do
 	fi
 done
 "$root/facemirror" report --out "$work/out" --files-from "$work/videos.txt" || fail=1
+stop
+trap - EXIT
 if [ "$fail" = 0 ]; then
 	echo "test-cluster: passed"
 	rm -rf "$work"
