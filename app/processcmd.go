@@ -13,6 +13,7 @@ import (
 	"facemirror/app/helper"
 	"facemirror/app/job"
 	"facemirror/app/study"
+	"facemirror/internal/atomicfile"
 	"facemirror/pipeline/encode"
 )
 
@@ -83,6 +84,10 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 		// Once, before any work: every input would fail the same way.
 		if err := os.MkdirAll(*out, 0o755); err != nil {
 			fmt.Fprintln(stderr, "facemirror process: create the output folder:", err)
+			return job.ExitFailed
+		}
+		if err := atomicfile.CheckDir(*out); err != nil {
+			fmt.Fprintln(stderr, "facemirror process: the output folder:", err)
 			return job.ExitFailed
 		}
 	}

@@ -4,8 +4,10 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"time"
@@ -124,13 +126,34 @@ func inputFacts(path string) (ManifestInput, error) {
 	return ManifestInput{Path: abs, Size: fi.Size(), Modified: fi.ModTime().UTC(), SHA256: hex.EncodeToString(h.Sum(nil))}, nil
 }
 
+// checkInput hashes the input for the manifest before any output is put
+// in place, and refuses an input deleted or changed while it was
+// processed: outputs that may not be of the file now at its path are
+// not written.
+func (j *job) checkInput() error {
+	in, err := inputFacts(j.path)
+	switch {
+	case errors.Is(err, fs.ErrNotExist):
+		return errors.New("the file was deleted while it was being processed")
+	case err != nil:
+		return fmt.Errorf("read the file again for its manifest: %w", err)
+	case j.inStat != nil && (in.Size != j.inStat.Size() || !in.Modified.Equal(j.inStat.ModTime().UTC())):
+		return errors.New("the file changed while it was being processed (its size or modification time)")
+	}
+	j.facts = in
+	return nil
+}
+
 // writeManifest writes the job's manifest atomically after its outputs
 // and records them, the manifest last, as the job's files.
 func (j *job) writeManifest(outcome string, outputs []string) error {
 	r := j.run
-	in, err := inputFacts(j.path)
-	if err != nil {
-		return fmt.Errorf("manifest: %w", err)
+	in := j.facts
+	if in.SHA256 == "" {
+		var err error
+		if in, err = inputFacts(j.path); err != nil {
+			return fmt.Errorf("manifest: %w", err)
+		}
 	}
 	m := Manifest{
 		Format:  manifestFormat,

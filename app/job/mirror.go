@@ -168,6 +168,9 @@ func (j *job) mirrorOutputs(st *mirrorState, noFace bool) error {
 	if !complete {
 		return fmt.Errorf("the helper ended before every frame was analysed")
 	}
+	if err := j.checkInput(); err != nil {
+		return err
+	}
 	if mode == ModeFull || noFace {
 		j.event(Event{Kind: EventStage, Stage: StageWriting})
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io/fs"
 	"math"
 	"os"
 	"path/filepath"
@@ -14,6 +15,7 @@ import (
 
 	"facemirror/app/helper"
 	"facemirror/app/worker"
+	"facemirror/internal/atomicfile"
 	"facemirror/models"
 	"facemirror/pipeline/encode"
 	"facemirror/pipeline/openface"
@@ -332,6 +334,9 @@ type run struct {
 	// probe reads an input's header: video.ProbeHeader (tests give
 	// videos a wrong container frame count through it).
 	probe func(context.Context, string) (video.Info, error)
+	// dirChecked holds what checkOutputDir found of each output folder
+	// (plan's goroutine only).
+	dirChecked map[string]error
 
 	// tokens bounds the chunks that are queued, running or done but not
 	// yet sequenced, and so the frames held in memory.
@@ -463,6 +468,10 @@ func (r *run) plan() {
 			j.skipped = j.completeBefore()
 		}
 		if j.err == nil && !j.skipped {
+			j.err = r.checkOutputDir(j)
+		}
+		if j.err == nil && !j.skipped {
+			j.inStat, _ = os.Stat(j.path)
 			j.event(Event{Kind: EventStage, Stage: r.opts.Mode.firstStage()})
 			j.prepare(features)
 		}
@@ -479,6 +488,25 @@ func (r *run) plan() {
 		}
 		j.queue()
 	}
+}
+
+// checkOutputDir refuses an input whose output folder cannot be written
+// (read-only, full, no permission) before any work on it; each folder is
+// tried once per run.
+func (r *run) checkOutputDir(j *job) error {
+	dir := filepath.Dir(j.out.stem)
+	if r.dirChecked == nil {
+		r.dirChecked = map[string]error{}
+	}
+	err, ok := r.dirChecked[dir]
+	if !ok {
+		err = atomicfile.CheckDir(dir)
+		r.dirChecked[dir] = err
+	}
+	if err != nil {
+		return fmt.Errorf("%s: cannot write its outputs: %w", filepath.Base(j.path), err)
+	}
+	return nil
 }
 
 // warm starts the helpers the inputs will need, and with them their model
@@ -626,6 +654,10 @@ type job struct {
 	// every stretch of them the helpers reported.
 	lost map[int]bool
 	gaps []helper.Gap
+	// inStat is the input as its processing began; facts its hash and
+	// stamp once checkInput has found it unchanged at the end.
+	inStat fs.FileInfo
+	facts  ManifestInput
 	// inflight counts the chunks whose request has not returned: the job
 	// completes only after every result (and its gaps) is in.
 	inflight int
@@ -1035,8 +1067,11 @@ func (j *job) finish() {
 	j.event(Event{Kind: EventStage, Stage: StageWriting})
 	outputs := []string{j.csv}
 	var extra []string
-	var err error
-	if j.rec != nil {
+	err := j.checkInput()
+	if err != nil && j.rec != nil {
+		j.rec.discard()
+	}
+	if err == nil && j.rec != nil {
 		// No frame is added any more: the recorder is this goroutine's.
 		extra, err = j.rec.commit()
 	}

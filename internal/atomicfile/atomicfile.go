@@ -21,6 +21,23 @@ type CreateError struct {
 func (e *CreateError) Error() string { return fmt.Sprintf("create a file in %s: %v", e.Dir, e.Err) }
 func (e *CreateError) Unwrap() error { return e.Err }
 
+// CheckDir reports, with a *CreateError, whether files can be written in
+// dir, by making a hidden temporary file there and removing it: a
+// read-only or full file system, or a folder without write permission,
+// is found before any work that would end in writing there.
+func CheckDir(dir string) error {
+	tmp, err := os.CreateTemp(dir, ".facemirror-check-*.tmp")
+	if err != nil {
+		if pe, ok := err.(*fs.PathError); ok {
+			err = pe.Err
+		}
+		return &CreateError{Dir: dir, Err: err}
+	}
+	tmp.Close()
+	os.Remove(tmp.Name())
+	return nil
+}
+
 // Write fills a temporary file beside path through fill, syncs it, makes
 // it readable by everyone (an output is the user's document, not a
 // private file) and renames it over path. On any error the temporary file
