@@ -112,4 +112,7 @@ for video in videos/v01_talking_frontal_glasses_480x360.mp4 derived/d04_emotions
 	read -r fmw fmc <<<"$(cputime ./facemirror process --quiet --out "$work/aus-cpu-$short" "$src")"
 	echo "  $short: OpenFace $ofw s, $ofc CPU s; FaceMirror $fmw s, $fmc CPU s: $(ratio "$ofw" "$fmw")x the speed, $(ratio "$fmc" "$ofc") of the CPU"
 done
+echo
+echo "Load: 100 short videos (four development videos under 25 names each) in one command, mode aus, 2 helpers."
+SHARED=$shared scripts/load.sh
 echo "(full output: out/bench.txt)"
