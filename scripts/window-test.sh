@@ -61,6 +61,15 @@ done
 sleep 2
 shot "$out/window-done.png"
 
+# ONNX Runtime (the first frames' face search) runs in the helpers only:
+# accelerated providers have crashed whole processes.
+grep -q libonnxruntime "/proc/$pid/maps" && fail "the window's own process has ONNX Runtime loaded"
+loaded=0
+for kid in $(awk -v p="$pid" '{ if ($4 == p) print $1 }' /proc/[0-9]*/stat 2>/dev/null); do
+	grep -q libonnxruntime "/proc/$kid/maps" 2>/dev/null && loaded=$((loaded + 1))
+done
+echo "window-test: ONNX Runtime is loaded in $loaded helper(s), not in the window's process"
+
 # Close the summary (its Close button has the focus first) and export.
 xdotool key --window "$win" Escape
 sleep 0.5
