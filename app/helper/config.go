@@ -133,7 +133,17 @@ func forgetHelperEnv() {
 }
 
 // NewPool returns a pool of up to size helpers configured by h, living at
-// most as long as ctx.
+// most as long as ctx. Unless h asks for the CPU provider, a helper that
+// fails as a whole (crash, hang) is replaced by one on the CPU, and so are
+// all later ones (worker.PoolOptions.Fallback): an accelerated provider
+// that crashed once is not trusted again in this run.
 func (h Config) NewPool(ctx context.Context, size int) *worker.Pool {
-	return worker.NewPool(ctx, worker.PoolOptions{Size: size, Helper: h.Options()})
+	opts := worker.PoolOptions{Size: size, Helper: h.Options()}
+	if h.EP != "cpu" {
+		cpu := h
+		cpu.EP = "cpu"
+		fb := cpu.Options()
+		opts.Fallback = &fb
+	}
+	return worker.NewPool(ctx, opts)
 }

@@ -24,6 +24,13 @@ type PoolOptions struct {
 	Helper Options
 	// Log receives one line per retry; nil means Helper.Stderr.
 	Log io.Writer
+	// Fallback, if set, configures the helpers that replace one that
+	// failed as a whole: a pool whose helpers run an accelerated
+	// execution provider, which may crash or hang where the CPU would
+	// not, gives the CPU's options here. From the first such failure on,
+	// the retry and every later helper of the pool start with Fallback,
+	// and helpers started before are not used again.
+	Fallback *Options
 }
 
 // Pool runs requests on up to Size helpers. Helpers start when first
@@ -50,6 +57,11 @@ type Pool struct {
 	all      []*Client // every helper started, for ExitStates
 	started  int
 	closed   bool
+	// gen counts the switches to Fallback (0 or 1); genOf is the
+	// generation each helper was started in: older ones are retired.
+	gen   int
+	genOf map[*Client]int
+	given Options // the helpers' options before the switch
 }
 
 // NewPool returns a pool whose helpers live at most as long as ctx.
@@ -69,7 +81,14 @@ func NewPool(ctx context.Context, opts PoolOptions) *Pool {
 	if opts.Helper.Stderr != nil {
 		opts.Helper.Stderr = &lockedWriter{mu: mu, w: opts.Helper.Stderr}
 	}
-	return &Pool{ctx: ctx, opts: opts, log: log, sem: make(chan struct{}, opts.Size), warmed: make(chan struct{})}
+	if fb := opts.Fallback; fb != nil {
+		c := *fb
+		if c.Stderr != nil {
+			c.Stderr = &lockedWriter{mu: mu, w: c.Stderr}
+		}
+		opts.Fallback = &c
+	}
+	return &Pool{ctx: ctx, opts: opts, log: log, sem: make(chan struct{}, opts.Size), warmed: make(chan struct{}), genOf: map[*Client]int{}}
 }
 
 // Size returns the maximum number of helpers.
@@ -90,22 +109,22 @@ func (p *Pool) Warm(n int) {
 	for range min(n, p.opts.Size) {
 		p.starting++
 		p.warming.Add(1)
-		go p.warmOne(p.nextOptionsLocked())
+		go p.warmOne(p.nextOptionsLocked(), p.gen)
 	}
 }
 
 // warmOne starts a helper for Warm and puts it with the idle ones.
-func (p *Pool) warmOne(opts Options) {
+func (p *Pool) warmOne(opts Options, gen int) {
 	defer p.warming.Done()
 	c, err := Start(p.ctx, opts)
 	if err == nil {
-		p.track(c)
+		p.track(c, gen)
 	}
 	p.mu.Lock()
 	p.starting--
 	close(p.warmed)
 	p.warmed = make(chan struct{})
-	keep := err == nil && !p.closed
+	keep := err == nil && !p.closed && gen == p.gen
 	if keep {
 		p.idle = append(p.idle, c)
 	}
@@ -136,7 +155,13 @@ func (p *Pool) Call(ctx context.Context, kind string, req, result any, onEvent f
 			return err
 		}
 		if p.log != nil {
-			fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper\n", kind, err)
+			if p.fallBack() {
+				fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper with the CPU provider instead of %q, as will every later helper of this run\n", kind, err, p.accelerated())
+			} else {
+				fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper\n", kind, err)
+			}
+		} else {
+			p.fallBack()
 		}
 	}
 }
@@ -177,7 +202,7 @@ func (p *Pool) acquire(ctx context.Context) (*Client, error) {
 		for len(p.idle) > 0 {
 			c := p.idle[len(p.idle)-1]
 			p.idle = p.idle[:len(p.idle)-1]
-			if c.Err() == nil {
+			if c.Err() == nil && p.genOf[c] == p.gen {
 				p.mu.Unlock()
 				return c, nil
 			}
@@ -201,7 +226,7 @@ func (p *Pool) acquire(ctx context.Context) (*Client, error) {
 		}
 		p.mu.Lock()
 	}
-	opts := p.nextOptionsLocked()
+	opts, gen := p.nextOptionsLocked(), p.gen
 	p.mu.Unlock()
 
 	// The helper belongs to the pool, not to this call, so it starts under
@@ -221,12 +246,12 @@ func (p *Pool) acquire(ctx context.Context) (*Client, error) {
 			<-p.sem
 			return nil, s.err
 		}
-		p.track(s.c)
+		p.track(s.c, gen)
 		return s.c, nil
 	case <-ctx.Done():
 		go func() {
 			if s := <-done; s.err == nil {
-				p.track(s.c)
+				p.track(s.c, gen)
 				p.release(s.c)
 			} else {
 				<-p.sem
@@ -236,11 +261,47 @@ func (p *Pool) acquire(ctx context.Context) (*Client, error) {
 	}
 }
 
-// track records a started helper for ExitStates.
-func (p *Pool) track(c *Client) {
+// track records a started helper, of generation gen, for ExitStates.
+func (p *Pool) track(c *Client, gen int) {
 	p.mu.Lock()
 	p.all = append(p.all, c)
+	p.genOf[c] = gen
 	p.mu.Unlock()
+}
+
+// fallBack switches the pool to PoolOptions.Fallback after a helper
+// failed, once: the idle helpers, started with the options given up, are
+// shut down. It reports whether it switched now.
+func (p *Pool) fallBack() bool {
+	p.mu.Lock()
+	if p.opts.Fallback == nil || p.gen > 0 || p.closed {
+		p.mu.Unlock()
+		return false
+	}
+	p.given = p.opts.Helper
+	p.opts.Helper = *p.opts.Fallback
+	p.gen++
+	idle := p.idle
+	p.idle = nil
+	p.mu.Unlock()
+	for _, c := range idle {
+		_ = c.Close()
+	}
+	return true
+}
+
+// accelerated names the execution provider the pool gave up (the value
+// of its helpers' --ep argument; "auto" when they had none).
+func (p *Pool) accelerated() string {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	args := p.given.Args
+	for i, a := range args {
+		if a == "--ep" && i+1 < len(args) {
+			return args[i+1]
+		}
+	}
+	return "auto"
 }
 
 // ExitStates returns the process states of the pool's helpers that have
@@ -264,7 +325,7 @@ func (p *Pool) ExitStates() []*os.ProcessState {
 // pool is closed) and frees its slot.
 func (p *Pool) release(c *Client) {
 	p.mu.Lock()
-	keep := !p.closed && c.Err() == nil
+	keep := !p.closed && c.Err() == nil && p.genOf[c] == p.gen
 	if keep {
 		p.idle = append(p.idle, c)
 	}

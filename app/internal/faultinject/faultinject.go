@@ -11,8 +11,9 @@
 //
 // A Plan reaches the helpers in the environment variable EnvPlan. Its fault
 // strikes as a helper is about to send the Frame-th frame result (counted
-// from 1) of a request whose input is named Video, in at most Times
-// helpers; Times 0 makes it strike in every helper, a fault that repeats
+// from 1; an analysed frame, or a detect request's faces) of a request
+// whose input is named Video, in at most Times helpers (and only in those
+// started with the execution provider EP, when set); Times 0 makes it strike in every helper, a fault that repeats
 // on every retry. Helpers count the strikes across processes with marker
 // files in the State folder, which is also how a test learns how often
 // its fault struck (Strikes).
@@ -70,6 +71,10 @@ type Plan struct {
 	Video string `json:"video,omitempty"`
 	// Times is how many helpers the fault strikes; 0 means every one.
 	Times int `json:"times"`
+	// EP, if set, limits the fault to helpers started with that execution
+	// provider (their --ep argument; none is "auto"): a crash that only
+	// an accelerated provider causes.
+	EP string `json:"ep,omitempty"`
 	// State is a folder the helpers count their strikes in; it must
 	// exist.
 	State string `json:"state"`

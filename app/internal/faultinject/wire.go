@@ -27,7 +27,24 @@ import (
 // read here on its own, so that the helper's code is the program's.
 func (p Plan) Wrap(in io.Reader, out io.Writer) (io.Reader, io.Writer) {
 	s := &state{plan: p, inputs: map[uint64]string{}, frames: map[uint64]int{}}
+	if p.EP != "" && p.EP != helperEP(os.Args) {
+		// Not this helper's provider: nothing strikes here.
+		s.plan.Frame = 0
+	}
 	return &reader{r: in, s: s}, &writer{w: out, s: s}
+}
+
+// helperEP is the execution provider a helper's arguments ask for.
+func helperEP(args []string) string {
+	for i, a := range args {
+		if a == "--ep" && i+1 < len(args) {
+			return args[i+1]
+		}
+		if v, ok := strings.CutPrefix(a, "--ep="); ok {
+			return v
+		}
+	}
+	return "auto"
 }
 
 // state is what both directions share.
@@ -108,13 +125,26 @@ func (w *writer) Write(b []byte) (int, error) {
 // helper that may strike.
 func (w *writer) due(fr []byte) bool {
 	payload := fr[4:]
-	if len(payload) < 10 || payload[0] != 0 {
-		return false
-	}
-	id := binary.BigEndian.Uint64(payload[1:9])
-	k := 10 + int(payload[9])
-	if len(payload) < k || string(payload[10:k]) != "frame" {
-		return false
+	var id uint64
+	switch {
+	case len(payload) >= 10 && payload[0] == 0:
+		// A binary event (an analysed frame).
+		id = binary.BigEndian.Uint64(payload[1:9])
+		k := 10 + int(payload[9])
+		if len(payload) < k || string(payload[10:k]) != "frame" {
+			return false
+		}
+	default:
+		// A JSON message: a detect request's faces are a "frame" event.
+		var m struct {
+			Type string `json:"type"`
+			ID   uint64 `json:"id"`
+			Kind string `json:"kind"`
+		}
+		if json.Unmarshal(payload, &m) != nil || m.Type != "event" || m.Kind != "frame" {
+			return false
+		}
+		id = m.ID
 	}
 	s := w.s
 	s.mu.Lock()
