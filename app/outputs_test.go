@@ -1,6 +1,7 @@
 package app
 
 import (
+	"facemirror/internal/sharedtest"
 	"os"
 	"path/filepath"
 	"strings"
@@ -78,4 +79,20 @@ func readOutputs(t *testing.T, dir string) map[string][]byte {
 		out[e.Name()] = b
 	}
 	return out
+}
+
+// cutOffCopy writes the first 30 % of v02's bytes to a file of the test
+// and returns its path: 139 of the 472 frames its index lists decode (v02
+// keeps its index before its data, so the copy still opens).
+func cutOffCopy(t *testing.T) string {
+	t.Helper()
+	data, err := os.ReadFile(sharedtest.Media(t, "videos/v02_emotions_sad_to_laughing_640x360_pexels.mp4"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	cut := filepath.Join(t.TempDir(), "v02_cut_off.mp4")
+	if err := os.WriteFile(cut, data[:len(data)*3/10], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return cut
 }

@@ -295,14 +295,7 @@ func TestIsCommand(t *testing.T) {
 // against those its container lists, which are lost and when, and exit
 // status 4 (job.ExitDamaged).
 func TestProbeDamagedFile(t *testing.T) {
-	data, err := os.ReadFile(sharedtest.Media(t, "videos/v02_emotions_sad_to_laughing_640x360_pexels.mp4"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := filepath.Join(t.TempDir(), "v02_cut_off.mp4")
-	if err := os.WriteFile(cut, data[:len(data)*3/10], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cut := cutOffCopy(t)
 	ctx := testContext(t, time.Minute)
 	code, reps, stderr := probeJSON(t, ctx, cut)
 	if code != job.ExitDamaged {

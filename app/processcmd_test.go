@@ -166,15 +166,7 @@ func TestProcessExitStatuses(t *testing.T) {
 	useRealHelpers(t)
 	oneFrame := sharedtest.Media(t, "bad/b10_one_frame_real_face_480x360.mp4")
 	tiny := sharedtest.Media(t, "bad/b07_tiny_32x32_real_face_3s.mp4")
-	// v02 keeps its index before its data, so a cut-off copy still opens.
-	data, err := os.ReadFile(sharedtest.Media(t, "videos/v02_emotions_sad_to_laughing_640x360_pexels.mp4"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	cut := filepath.Join(t.TempDir(), "v02_cut_off.mp4")
-	if err := os.WriteFile(cut, data[:len(data)*3/10], 0o644); err != nil {
-		t.Fatal(err)
-	}
+	cut := cutOffCopy(t)
 	ctx := testContext(t, 5*time.Minute)
 	cases := []struct {
 		files  []string

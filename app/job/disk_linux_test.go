@@ -59,12 +59,7 @@ func TestOutputFolderAndInputProblems(t *testing.T) {
 		if err := run.file(t, b10).Err; err != nil {
 			t.Errorf("b10 after the disk filled up: %v", err)
 		}
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if !strings.HasPrefix(e.Name(), "b10_") {
-				t.Errorf("%s left in the output folder", e.Name())
-			}
-		}
+		onlyFilesOf(t, dir, "b10_")
 	})
 
 	t.Run("input deleted", func(t *testing.T) {
@@ -94,11 +89,20 @@ func TestOutputFolderAndInputProblems(t *testing.T) {
 		if err := run.file(t, v10).Err; err != nil {
 			t.Errorf("v10: %v", err)
 		}
-		entries, _ := os.ReadDir(dir)
-		for _, e := range entries {
-			if !strings.HasPrefix(e.Name(), "v10_") {
-				t.Errorf("%s left in the output folder", e.Name())
-			}
-		}
+		onlyFilesOf(t, dir, "v10_")
 	})
+}
+
+// onlyFilesOf fails the test for every entry of dir not named with prefix.
+func onlyFilesOf(t *testing.T, dir, prefix string) {
+	t.Helper()
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range entries {
+		if !strings.HasPrefix(e.Name(), prefix) {
+			t.Errorf("%s left in the output folder", e.Name())
+		}
+	}
 }
