@@ -32,8 +32,8 @@ func TestFaultCampaign(t *testing.T) {
 	fmt.Printf("fault campaign: %d runs, FACEMIRROR_FAULT_SEED=%d\n", runs, seed)
 	rng := rand.New(rand.NewPCG(seed, 0))
 
-	modes := []Mode{ModeAUs, ModeMirror, ModeFull}
-	clean := map[Mode]faultRun{}
+	modes := faultModes
+	clean := map[faultMode]faultRun{}
 	type tally struct{ runs, passed int }
 	table := map[string]*tally{}
 	for i := range runs {
@@ -41,7 +41,7 @@ func TestFaultCampaign(t *testing.T) {
 		kinds := faultinject.Kinds()
 		plan := faultinject.Plan{
 			Kind:  kinds[rng.IntN(len(kinds))],
-			Video: filepath.Base([]string{faultVideo, otherVideo}[rng.IntN(2)]),
+			Video: filepath.Base([]string{mode.struck(), otherVideo}[rng.IntN(2)]),
 			// Both inputs have more frames than this.
 			Frame: 1 + rng.IntN(60),
 			Times: 1,
@@ -60,7 +60,7 @@ func TestFaultCampaign(t *testing.T) {
 		ok := t.Run(name, func(t *testing.T) {
 			checkFaulted(t, clean[mode], runFaulted(t, mode, &plan), plan)
 		})
-		key := fmt.Sprintf("%-6s  %-8s  %-12s", mode, plan.Kind, strikes)
+		key := fmt.Sprintf("%-9s  %-8s  %-12s", mode, plan.Kind, strikes)
 		if table[key] == nil {
 			table[key] = &tally{}
 		}
@@ -74,14 +74,14 @@ func TestFaultCampaign(t *testing.T) {
 		keys = append(keys, k)
 	}
 	sort.Strings(keys)
-	fmt.Printf("\n%-6s  %-8s  %-12s  %4s  %s\n", "mode", "fault", "strikes", "runs", "as a clean run (or the expected error)")
+	fmt.Printf("\n%-9s  %-8s  %-12s  %4s  %s\n", "mode", "fault", "strikes", "runs", "as a clean run (or the expected error)")
 	total, passed := 0, 0
 	for _, k := range keys {
 		fmt.Printf("%s  %4d  %d\n", k, table[k].runs, table[k].passed)
 		total += table[k].runs
 		passed += table[k].passed
 	}
-	fmt.Printf("%-30s  %4d  %d\n", "all", total, passed)
+	fmt.Printf("%-33s  %4d  %d\n", "all", total, passed)
 }
 
 func envInt(t *testing.T, name string, def int) int {

@@ -39,11 +39,37 @@ type faultRun struct {
 	files  map[string][]byte
 }
 
+// faultMode is a mode of the fault tests: a Mode, and for mode aus
+// whether each video is split over the helpers (then the struck input is
+// v01, long enough to be cut into two chunks).
+type faultMode struct {
+	mode  Mode
+	split bool
+}
+
+// struck is the input the faults strike in this mode.
+func (m faultMode) struck() string {
+	if m.split {
+		return processVideos[0]
+	}
+	return faultVideo
+}
+
+func (m faultMode) String() string {
+	if m.split {
+		return string(m.mode) + "-split"
+	}
+	return string(m.mode)
+}
+
+// faultModes are the modes the fault tests run.
+var faultModes = []faultMode{{mode: ModeAUs}, {mode: ModeAUs, split: true}, {mode: ModeMirror}, {mode: ModeFull}}
+
 // runFaulted runs mode with two helpers over faultVideo and otherVideo,
 // with the fault of plan armed in the helpers (none for nil), and checks
 // what must hold after any run: no helper or encoder left running, no
 // temporary file left in the output folder.
-func runFaulted(t *testing.T, mode Mode, plan *faultinject.Plan) faultRun {
+func runFaulted(t *testing.T, mode faultMode, plan *faultinject.Plan) faultRun {
 	t.Helper()
 	useRealHelpers(t)
 	if plan != nil {
@@ -59,8 +85,9 @@ func runFaulted(t *testing.T, mode Mode, plan *faultinject.Plan) faultRun {
 	var stderr lockedBuffer
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
-	rep := Run(ctx, []string{sharedtest.Media(t, faultVideo), sharedtest.Media(t, otherVideo)}, Options{
-		Mode:    mode,
+	rep := Run(ctx, []string{sharedtest.Media(t, mode.struck()), sharedtest.Media(t, otherVideo)}, Options{
+		Mode:    mode.mode,
+		Split:   mode.split,
 		Workers: 2,
 		OutDir:  dir,
 		Version: "test",
@@ -169,7 +196,8 @@ func manifestsAgree(t *testing.T, clean, got faultRun) {
 }
 
 // Every fault a helper can meet in the field, injected at frame 20 of a
-// video in each mode: struck once, it costs a retry on a fresh helper,
+// video in each mode (mode aus also with each video split over the two
+// helpers): struck once, it costs a retry on a fresh helper,
 // and the outputs are the bytes of a clean run; struck in every helper, the
 // video fails with an error naming it, the frames and the cause, and the
 // other video of the command is written as in a clean run. No helper or
@@ -177,8 +205,8 @@ func manifestsAgree(t *testing.T, clean, got faultRun) {
 // by runFaulted), and the coordinator ends each run with the goroutines
 // and file descriptors it had before, and its live heap no larger.
 func TestHelperFaults(t *testing.T) {
-	for _, mode := range []Mode{ModeAUs, ModeMirror, ModeFull} {
-		t.Run(string(mode), func(t *testing.T) {
+	for _, mode := range faultModes {
+		t.Run(mode.String(), func(t *testing.T) {
 			clean := runFaulted(t, mode, nil)
 			for _, f := range clean.report.Files {
 				if f.Err != nil {
@@ -188,12 +216,12 @@ func TestHelperFaults(t *testing.T) {
 			goroutines, fds, heap := runtime.NumGoroutine(), openFDs(t), liveHeap()
 			for _, kind := range faultinject.Kinds() {
 				t.Run(string(kind), func(t *testing.T) {
-					plan := faultinject.Plan{Kind: kind, Frame: faultFrame, Video: filepath.Base(faultVideo), Times: 1}
+					plan := faultinject.Plan{Kind: kind, Frame: faultFrame, Video: filepath.Base(mode.struck()), Times: 1}
 					checkFaulted(t, clean, runFaulted(t, mode, &plan), plan)
 				})
 			}
 			t.Run("every-helper", func(t *testing.T) {
-				plan := faultinject.Plan{Kind: faultinject.Segfault, Frame: faultFrame, Video: filepath.Base(faultVideo)}
+				plan := faultinject.Plan{Kind: faultinject.Segfault, Frame: faultFrame, Video: filepath.Base(mode.struck())}
 				checkFaulted(t, clean, runFaulted(t, mode, &plan), plan)
 			})
 			// Helpers' goroutines end with the run; give the last ones a
@@ -249,7 +277,7 @@ func checkFaulted(t *testing.T, clean, got faultRun, plan faultinject.Plan) {
 		t.Fatalf("%s: no error although every helper failed on it", f.File)
 	}
 	t.Logf("the error: %v", f.Err)
-	wants := []string{plan.Video, "frames 1-", "its helper failed twice"}
+	wants := []string{plan.Video, "frames ", "its helper failed twice"}
 	if plan.Kind == faultinject.Segfault {
 		wants = append(wants, "SIGSEGV")
 	}
@@ -333,7 +361,7 @@ func TestHelperCannotStart(t *testing.T) {
 	if err := os.WriteFile(notExecutable, b, 0o644); err != nil {
 		t.Fatal(err)
 	}
-	clean := runFaulted(t, ModeAUs, nil)
+	clean := runFaulted(t, faultMode{mode: ModeAUs}, nil)
 	for _, tc := range []struct {
 		name    string
 		exe     string
