@@ -188,15 +188,7 @@ func writeFileReport(stdout, stderr io.Writer, r job.FileReport, quiet bool) {
 		}
 		fmt.Fprintf(stdout, "%s: %d frames, %v (%s) -> %s\n", r.File, r.Frames, job.ErrNoFace, what, list)
 	case !quiet && r.Damaged():
-		decoded, listed := r.Frames, r.Frames
-		for _, g := range r.Gaps {
-			if g.Tail {
-				listed += g.To - g.From
-			} else {
-				decoded -= g.To - g.From
-			}
-		}
-		fmt.Fprintf(stdout, "%s: %d of %d frames decoded (damaged file), face tracked in %d -> %s\n", r.File, decoded, listed, r.FaceFrames, list)
+		fmt.Fprintf(stdout, "%s: %d of %d frames decoded (damaged file), face tracked in %d -> %s\n", r.File, r.Decoded(), r.Listed(), r.FaceFrames, list)
 	case !quiet:
 		fmt.Fprintf(stdout, "%s: %d frames, face tracked in %d -> %s\n", r.File, r.Frames, r.FaceFrames, list)
 	}

@@ -156,15 +156,9 @@ func (a *aheadReader) release(m gocv.Mat) { a.free <- m }
 
 // close stops the decoding, waits for it and frees the Mats; no frame's
 // Mat may be used afterwards. It returns the video's exact frame count
-// when the decoding met its end (video.Reader.End).
-func (a *aheadReader) close() (total int, ended bool) {
-	total, ended, _ = a.closeGaps()
-	return total, ended
-}
-
-// closeGaps is close that also returns the frames the decoding found lost
-// (video.Reader.Gaps).
-func (a *aheadReader) closeGaps() (total int, ended bool, gaps []video.Gap) {
+// when the decoding met its end (video.Reader.End), and the frames it
+// found lost (video.Reader.Gaps).
+func (a *aheadReader) close() (total int, ended bool, gaps []video.Gap) {
 	close(a.stop)
 	<-a.done
 	for _, m := range a.mats {

@@ -85,7 +85,7 @@ func TestAheadReader(t *testing.T) {
 					}
 				}
 			}
-			total, ended := a.close()
+			total, ended, _ := a.close()
 			if tc.stop < 0 && got != min(tc.end, 300) {
 				t.Errorf("%d frames, want %d", got, min(tc.end, 300))
 			}

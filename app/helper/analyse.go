@@ -314,7 +314,7 @@ func (e *engine) analyse(ctx context.Context, call *worker.Call) (any, error) {
 	}
 	cancel()
 	var gaps []video.Gap
-	res.Total, res.Ended, gaps = ahead.closeGaps()
+	res.Total, res.Ended, gaps = ahead.close()
 	res.Gaps = gapsOf(gaps)
 	if err != nil {
 		return nil, err

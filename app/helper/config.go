@@ -1,7 +1,9 @@
 package helper
 
 import (
+	"cmp"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strconv"
@@ -142,8 +144,7 @@ func (h Config) NewPool(ctx context.Context, size int) *worker.Pool {
 	if h.EP != "cpu" {
 		cpu := h
 		cpu.EP = "cpu"
-		fb := cpu.Options()
-		opts.Fallback = &fb
+		opts.Fallback = &worker.Fallback{Helper: cpu.Options(), Why: fmt.Sprintf("with the CPU provider instead of %q", cmp.Or(h.EP, "auto"))}
 	}
 	return worker.NewPool(ctx, opts)
 }

@@ -175,6 +175,22 @@ func (r FileReport) NoFace() bool { return r.Err == nil && !r.Skipped && r.FaceF
 // could not be decoded (Gaps).
 func (r FileReport) Damaged() bool { return r.Err == nil && len(r.Gaps) > 0 }
 
+// Decoded is the number of the input's frames that decoded: Frames less
+// those lost inside the video.
+func (r FileReport) Decoded() int { return r.Frames - lostIn(r.Gaps, 0, r.Frames) }
+
+// Listed is the number of frames the input's container lists: Frames
+// plus a lost tail.
+func (r FileReport) Listed() int {
+	n := r.Frames
+	for _, g := range r.Gaps {
+		if g.Tail {
+			n += g.To - g.From
+		}
+	}
+	return n
+}
+
 // Report is the outcome of a Run.
 type Report struct {
 	// Files are the inputs' reports, in the order given.
@@ -334,9 +350,11 @@ type run struct {
 	// probe reads an input's header: video.ProbeHeader (tests give
 	// videos a wrong container frame count through it).
 	probe func(context.Context, string) (video.Info, error)
-	// dirChecked holds what checkOutputDir found of each output folder
-	// (plan's goroutine only).
+	// dirChecked holds what checkOutputDir found of each output folder,
+	// stale the temporary-looking names each held when first met (plan's
+	// goroutine only).
 	dirChecked map[string]error
+	stale      map[string][]string
 
 	// tokens bounds the chunks that are queued, running or done but not
 	// yet sequenced, and so the frames held in memory.
@@ -462,7 +480,7 @@ func (r *run) plan() {
 		}
 		j.started = time.Now()
 		if j.err == nil {
-			j.out.sweepStale()
+			j.out.sweepStale(r.staleIn(filepath.Dir(j.out.stem)))
 		}
 		if j.err == nil && r.opts.SkipExisting {
 			j.skipped = j.completeBefore()
@@ -488,6 +506,20 @@ func (r *run) plan() {
 		}
 		j.queue()
 	}
+}
+
+// staleIn lists dir's temporary-looking names once per run (see
+// sweepStale).
+func (r *run) staleIn(dir string) []string {
+	if r.stale == nil {
+		r.stale = map[string][]string{}
+	}
+	names, ok := r.stale[dir]
+	if !ok {
+		names = staleCandidates(dir)
+		r.stale[dir] = names
+	}
+	return names
 }
 
 // checkOutputDir refuses an input whose output folder cannot be written

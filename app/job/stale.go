@@ -16,7 +16,8 @@ import (
 // .partial) are touched, whatever the mode and codec that wrote them. A
 // second command writing the same input's outputs into the same folder at
 // the same time would lose its temporary files; that was never safe.
-func (o outputs) sweepStale() {
+// candidates are the folder's temporary-looking names (staleCandidates).
+func (o outputs) sweepStale(candidates []string) {
 	dir, stem := filepath.Dir(o.stem), filepath.Base(o.stem)
 	finals := []string{stem + ".csv", stem + ".hog", filepath.Base(o.manifest),
 		filepath.Base(o.asymmetry()), filepath.Base(o.summary())}
@@ -40,15 +41,7 @@ func (o outputs) sweepStale() {
 			".."+bare+".partial", // an encoder's temporary file for a staged output
 		)
 	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return
-	}
-	for _, e := range entries {
-		name := e.Name()
-		if !strings.HasPrefix(name, ".") || !(strings.Contains(name, ".tmp") || strings.Contains(name, ".partial")) {
-			continue
-		}
+	for _, name := range candidates {
 		for _, p := range prefixes {
 			if strings.HasPrefix(name, p) {
 				os.RemoveAll(filepath.Join(dir, name))
@@ -56,4 +49,23 @@ func (o outputs) sweepStale() {
 			}
 		}
 	}
+}
+
+// staleCandidates lists the hidden entries of dir marked temporary (.tmp
+// or .partial), which sweepStale looks through. A run lists each output
+// folder once, not once per input: a study's folder holds thousands of
+// outputs.
+func staleCandidates(dir string) []string {
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil
+	}
+	var names []string
+	for _, e := range entries {
+		name := e.Name()
+		if strings.HasPrefix(name, ".") && (strings.Contains(name, ".tmp") || strings.Contains(name, ".partial")) {
+			names = append(names, name)
+		}
+	}
+	return names
 }

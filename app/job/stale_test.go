@@ -41,7 +41,7 @@ func TestSweepStale(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	newOutputs("/videos/v01.mp4", dir, ModeFull, "").sweepStale()
+	newOutputs("/videos/v01.mp4", dir, ModeFull, "").sweepStale(staleCandidates(dir))
 	for _, name := range removed {
 		if _, err := os.Stat(filepath.Join(dir, name)); err == nil {
 			t.Errorf("%s is still there", name)

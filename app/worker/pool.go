@@ -28,9 +28,18 @@ type PoolOptions struct {
 	// failed as a whole: a pool whose helpers run an accelerated
 	// execution provider, which may crash or hang where the CPU would
 	// not, gives the CPU's options here. From the first such failure on,
-	// the retry and every later helper of the pool start with Fallback,
-	// and helpers started before are not used again.
-	Fallback *Options
+	// the retry and every later helper of the pool start with them, and
+	// helpers started before are not used again.
+	Fallback *Fallback
+}
+
+// Fallback is what a pool's helpers switch to after one failed as a
+// whole (PoolOptions.Fallback).
+type Fallback struct {
+	Helper Options
+	// Why ends the log line of the switch, saying how the new helpers
+	// differ: `with the CPU provider instead of "auto"`.
+	Why string
 }
 
 // Pool runs requests on up to Size helpers. Helpers start when first
@@ -61,7 +70,6 @@ type Pool struct {
 	// generation each helper was started in: older ones are retired.
 	gen   int
 	genOf map[*Client]int
-	given Options // the helpers' options before the switch
 }
 
 // NewPool returns a pool whose helpers live at most as long as ctx.
@@ -83,8 +91,8 @@ func NewPool(ctx context.Context, opts PoolOptions) *Pool {
 	}
 	if fb := opts.Fallback; fb != nil {
 		c := *fb
-		if c.Stderr != nil {
-			c.Stderr = &lockedWriter{mu: mu, w: c.Stderr}
+		if c.Helper.Stderr != nil {
+			c.Helper.Stderr = &lockedWriter{mu: mu, w: c.Helper.Stderr}
 		}
 		opts.Fallback = &c
 	}
@@ -156,7 +164,7 @@ func (p *Pool) Call(ctx context.Context, kind string, req, result any, onEvent f
 		}
 		if p.log != nil {
 			if p.fallBack() {
-				fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper with the CPU provider instead of %q, as will every later helper of this run\n", kind, err, p.accelerated())
+				fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper %s, as will every later helper of this run\n", kind, err, p.opts.Fallback.Why)
 			} else {
 				fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper\n", kind, err)
 			}
@@ -278,8 +286,7 @@ func (p *Pool) fallBack() bool {
 		p.mu.Unlock()
 		return false
 	}
-	p.given = p.opts.Helper
-	p.opts.Helper = *p.opts.Fallback
+	p.opts.Helper = p.opts.Fallback.Helper
 	p.gen++
 	idle := p.idle
 	p.idle = nil
@@ -288,20 +295,6 @@ func (p *Pool) fallBack() bool {
 		_ = c.Close()
 	}
 	return true
-}
-
-// accelerated names the execution provider the pool gave up (the value
-// of its helpers' --ep argument; "auto" when they had none).
-func (p *Pool) accelerated() string {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	args := p.given.Args
-	for i, a := range args {
-		if a == "--ep" && i+1 < len(args) {
-			return args[i+1]
-		}
-	}
-	return "auto"
 }
 
 // ExitStates returns the process states of the pool's helpers that have
