@@ -68,11 +68,16 @@ var faultModes = []faultMode{{mode: ModeAUs}, {mode: ModeAUs, split: true}, {mod
 // runFaulted runs mode with two helpers over faultVideo and otherVideo,
 // with the fault of plan armed in the helpers (none for nil), and checks
 // what must hold after any run: no helper or encoder left running, no
-// temporary file left in the output folder.
+// temporary file left in the output folder. The helpers run the CPU
+// execution provider, or the plan's EP when it names one.
 func runFaulted(t *testing.T, mode faultMode, plan *faultinject.Plan) faultRun {
 	t.Helper()
 	useRealHelpers(t)
+	ep := "cpu"
 	if plan != nil {
+		if plan.EP != "" {
+			ep = plan.EP
+		}
 		plan.State = t.TempDir()
 		env, err := plan.Env()
 		if err != nil {
@@ -91,7 +96,7 @@ func runFaulted(t *testing.T, mode faultMode, plan *faultinject.Plan) faultRun {
 		Workers: 2,
 		OutDir:  dir,
 		Version: "test",
-		Helpers: helper.Config{EP: "cpu", Stderr: &stderr, Timeout: faultTimeout},
+		Helpers: helper.Config{EP: ep, Stderr: &stderr, Timeout: faultTimeout},
 	})
 	checkNoProcessLeft(t, dir)
 	run := faultRun{report: rep, stderr: stderr.String(), files: map[string][]byte{}}
@@ -244,6 +249,42 @@ func TestHelperFaults(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A helper that crashes while it runs an accelerated execution provider
+// ("auto", made to crash by a fault that strikes only helpers started with
+// it) costs a retry on a CPU helper: the outputs are the bytes of a clean
+// run, and the report and the manifest say that the video was processed
+// again with the CPU provider.
+func TestAcceleratedHelperRetriedOnCPU(t *testing.T) {
+	mode := faultMode{mode: ModeAUs}
+	clean := runFaulted(t, mode, nil)
+	plan := faultinject.Plan{Kind: faultinject.Segfault, Frame: faultFrame, Video: filepath.Base(mode.struck()), EP: "auto"}
+	got := runFaulted(t, mode, &plan)
+	if n, _ := faultinject.Strikes(plan.State); n != 1 {
+		t.Errorf("the crash struck %d times, want once: the retry should have run on the CPU", n)
+	}
+	const want = `processed again by a fresh helper with the CPU provider instead of "auto"`
+	for _, f := range got.report.Files {
+		if f.Err != nil {
+			t.Fatalf("%s: %v; helpers' stderr:\n%s", f.File, f.Err, got.stderr)
+		}
+		if filepath.Base(f.File) != plan.Video {
+			continue
+		}
+		if len(f.Warnings) != 1 || !strings.Contains(f.Warnings[0], want) {
+			t.Errorf("warnings %q, want one saying %q", f.Warnings, want)
+		}
+		name := strings.TrimSuffix(plan.Video, filepath.Ext(plan.Video)) + "_facemirror.json"
+		var m Manifest
+		if err := json.Unmarshal(got.files[name], &m); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		if !slices.ContainsFunc(m.Warnings, func(w string) bool { return strings.Contains(w, want) }) {
+			t.Errorf("%s: warnings %q, want one saying %q", name, m.Warnings, want)
+		}
+	}
+	sameOutputs(t, clean.outputs(), got.outputs())
 }
 
 // checkFaulted checks a run with plan's fault against the clean run of

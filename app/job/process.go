@@ -872,9 +872,14 @@ func (j *job) span(c chunk) string {
 
 // warnRetry records, for the report and the manifest, that a helper
 // stopped and a fresh one did the work again from frame index from (the
-// message counts frames from 1, as the CSV does).
+// message counts frames from 1, as the CSV does). When the pool gave up an
+// accelerated execution provider for the CPU at that failure (or an
+// earlier one), the fresh helper ran on the CPU and the message says so.
 func (j *job) warnRetry(from int) {
 	msg := fmt.Sprintf("a helper stopped (crash or hang); the frames from %d on were processed again by a fresh helper", from+1)
+	if why, ok := j.run.pool.FellBack(); ok {
+		msg += " " + why + ", as is every later helper of this run"
+	}
 	j.mu.Lock()
 	j.warnings = append(j.warnings, msg)
 	j.mu.Unlock()

@@ -297,6 +297,18 @@ func (p *Pool) fallBack() bool {
 	return true
 }
 
+// FellBack reports whether the pool has switched to its Fallback, with the
+// Fallback's Why, so that a request retried on a fresh helper can say how
+// that helper differs.
+func (p *Pool) FellBack() (why string, ok bool) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.gen == 0 {
+		return "", false
+	}
+	return p.opts.Fallback.Why, true
+}
+
 // ExitStates returns the process states of the pool's helpers that have
 // exited and been reaped, in the order they started. After Close returns
 // with no request in flight, that is every helper the pool ever started
