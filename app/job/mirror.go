@@ -80,7 +80,7 @@ func (j *job) runMirrorVideo(q *queued) {
 		Progress: func(i int) error {
 			// Mode full counts the mirrored faces' analysis instead.
 			if mode == ModeMirror && i >= mirrored {
-				r.framesDone(i + 1 - mirrored)
+				j.framesDone(i + 1 - mirrored)
 				mirrored = i + 1
 			}
 			return nil
@@ -228,6 +228,9 @@ func (j *job) addMirrored(st *mirrorState, side string, i int, fr openface.Frame
 	if i < s.next {
 		return nil
 	}
+	// This frame and any lost ones before it are this side's pass over
+	// them, for the progress report.
+	passes := i + 1 - s.next
 	if i > s.next {
 		// The frames between could not be decoded: no row for them.
 		j.mu.Lock()
@@ -249,6 +252,7 @@ func (j *job) addMirrored(st *mirrorState, side string, i int, fr openface.Frame
 		s.faces++
 	}
 	s.next++
+	j.framesDone(passes)
 	if j.run.opts.OnEvent != nil {
 		j.auEvent(side, i, s.seq.Online())
 	}

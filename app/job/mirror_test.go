@@ -39,6 +39,8 @@ type mirrorRun struct {
 	dir    string
 	stderr string
 	events []Event
+	// progress is the last progress report of the run.
+	progress Progress
 }
 
 // runMode runs mode over shared-media inputs (or absolute paths) into dir.
@@ -67,8 +69,16 @@ func runMode(t *testing.T, dir string, opts Options, inputs ...string) mirrorRun
 		events = append(events, e)
 		mu.Unlock()
 	}
+	var last Progress
+	if opts.Progress == nil {
+		opts.Progress = func(p Progress) {
+			mu.Lock()
+			last = p
+			mu.Unlock()
+		}
+	}
 	rep := Run(ctx, paths, opts)
-	return mirrorRun{report: rep, dir: dir, stderr: stderr.String(), events: events}
+	return mirrorRun{report: rep, dir: dir, stderr: stderr.String(), events: events, progress: last}
 }
 
 // file returns the report of an input.
@@ -283,6 +293,25 @@ func TestFullPipelineImageAndNoFace(t *testing.T) {
 	}
 	if _, err := os.Stat(stem + "_left_mirrored.mp4"); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("e03 has a mirrored video: %v", err)
+	}
+}
+
+// The progress counts every frame pass of mode full: the source's
+// analysis and each mirrored face's, so that it ends at its total. A
+// video without a face needs only the source's pass; its others leave the
+// total.
+func TestFullPipelineProgress(t *testing.T) {
+	run := fullRun(t)
+	want := 0
+	for _, f := range run.report.Files {
+		if f.NoFace() {
+			want += f.Frames
+		} else {
+			want += 3 * f.Frames
+		}
+	}
+	if p := run.progress; p.FramesDone != want || p.Frames != want || p.FilesDone != p.Files {
+		t.Errorf("last progress %d of %d frame passes, %d of %d files; want %d of %d and every file", p.FramesDone, p.Frames, p.FilesDone, p.Files, want, want)
 	}
 }
 

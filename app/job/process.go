@@ -496,7 +496,8 @@ func (r *run) plan() {
 		r.mu.Lock()
 		r.probed++
 		if j.err == nil && !j.skipped {
-			r.frames += j.frames * r.opts.Mode.Passes()
+			j.share = j.frames * r.opts.Mode.Passes()
+			r.frames += j.share
 		}
 		r.progress()
 		r.mu.Unlock()
@@ -702,6 +703,10 @@ type job struct {
 	written  bool
 	err      error
 	ended    bool // guarded by run.mu: the report is final
+	// share and counted, guarded by run.mu, are the frame passes this
+	// job added to the run's Progress.Frames and those it has counted
+	// done; when it ends the difference is settled (end).
+	share, counted int
 
 	// What modes mirror and full keep of the source besides the
 	// Sequence: the header, the AU models, the track and its frame
@@ -921,11 +926,12 @@ func (j *job) setTotal(total int) error {
 	}
 	r := j.run
 	r.mu.Lock()
+	j.share += delta * r.opts.Mode.Passes()
 	r.frames += delta * r.opts.Mode.Passes()
 	r.progress()
 	r.mu.Unlock()
 	if added > 0 {
-		r.framesDone(added)
+		j.framesDone(added)
 	}
 	if complete {
 		r.finishing.Add(1)
@@ -959,7 +965,7 @@ func (j *job) settle(added int, complete bool, err error) error {
 		return errJobFailed
 	}
 	if added > 0 {
-		j.run.framesDone(added)
+		j.framesDone(added)
 	}
 	if complete {
 		j.run.finishing.Add(1)
@@ -1176,6 +1182,10 @@ func (j *job) failLocked(err error) {
 }
 
 // end marks the job's report final and passes on the reports now ready.
+// The job's frame passes not counted by now will never be done (it failed,
+// or had no need of them, such as the analysis of the mirrored faces of a
+// video without a face): they leave the total, so that the run's progress
+// reaches it when the last file ends and its rate counts only work done.
 func (j *job) end() {
 	j.mu.Lock()
 	if j.elapsed == 0 {
@@ -1189,6 +1199,10 @@ func (j *job) end() {
 		return
 	}
 	j.ended = true
+	if rest := j.share - j.counted; rest > 0 {
+		r.frames -= rest
+		j.share = j.counted
+	}
 	r.filesDone++
 	r.reportReady()
 	r.progress()
@@ -1197,13 +1211,16 @@ func (j *job) end() {
 	}
 }
 
-// framesDone counts analysed frames for the progress report.
-func (r *run) framesDone(n int) {
+// framesDone counts frame passes of the job done, for the progress
+// report.
+func (j *job) framesDone(n int) {
+	r := j.run
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.firstAt.IsZero() {
 		r.firstAt = time.Now()
 	}
+	j.counted += n
 	r.done += n
 	r.progress()
 }
