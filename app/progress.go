@@ -112,7 +112,9 @@ func formatProgress(p job.Progress) string {
 	}
 	fmt.Fprintf(&b, ", %.1f frames/s", p.Rate())
 	switch left, ok := p.Remaining(); {
-	case !ok || left <= 0:
+	case !ok || left <= 0 || p.FilesDone == p.Files:
+		// Nothing is left once every file has ended, even where frames
+		// were not done (an interrupted run).
 	case p.Probing:
 		fmt.Fprintf(&b, ", more than %s left", formatDuration(left))
 	default:

@@ -25,6 +25,9 @@ func TestFormatProgress(t *testing.T) {
 			"analysed 300/300 frames (100.0%), 1/1 files done, 75.0 frames/s"},
 		{job.Progress{Files: 1, FilesDone: 1},
 			"analysed 0/0 frames, 1/1 files done"},
+		// Interrupted: the file ended with frames not done.
+		{job.Progress{Files: 1, FilesDone: 1, Frames: 1416, FramesDone: 325, Analysing: 5 * time.Second},
+			"analysed 325/1416 frames (23.0%), 1/1 files done, 65.0 frames/s"},
 	}
 	for _, tc := range cases {
 		if got := formatProgress(tc.p); got != tc.want {

@@ -468,6 +468,8 @@ func TestMirrorInterrupted(t *testing.T) {
 	ctx, cancel := context.WithCancel(testContext(t, 5*time.Minute))
 	defer cancel()
 	var once sync.Once
+	var mu sync.Mutex
+	var last Progress
 	rep := Run(ctx, []string{sharedtest.Media(t, v01)}, Options{
 		Mode: ModeFull, OutDir: dir, Workers: 2, Helpers: helper.Config{EP: "cpu"}, Version: "test",
 		OnEvent: func(e Event) {
@@ -475,9 +477,18 @@ func TestMirrorInterrupted(t *testing.T) {
 				once.Do(cancel)
 			}
 		},
+		Progress: func(p Progress) {
+			mu.Lock()
+			last = p
+			mu.Unlock()
+		},
 	})
 	if err := rep.Files[0].Err; !errors.Is(err, context.Canceled) {
 		t.Errorf("error %v, want context.Canceled", err)
+	}
+	// The progress shows how far the run got, not a total shrunk to it.
+	if last.Frames != 3*300 || last.FramesDone >= last.Frames {
+		t.Errorf("last progress %d of %d frame passes, want part of %d", last.FramesDone, last.Frames, 3*300)
 	}
 	if entries, _ := os.ReadDir(dir); len(entries) != 0 {
 		var names []string

@@ -1186,6 +1186,7 @@ func (j *job) failLocked(err error) {
 // or had no need of them, such as the analysis of the mirrored faces of a
 // video without a face): they leave the total, so that the run's progress
 // reaches it when the last file ends and its rate counts only work done.
+// A cancelled run keeps them: its progress shows how far it got.
 func (j *job) end() {
 	j.mu.Lock()
 	if j.elapsed == 0 {
@@ -1199,7 +1200,7 @@ func (j *job) end() {
 		return
 	}
 	j.ended = true
-	if rest := j.share - j.counted; rest > 0 {
+	if rest := j.share - j.counted; rest > 0 && r.ctx.Err() == nil {
 		r.frames -= rest
 		j.share = j.counted
 	}
