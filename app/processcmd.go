@@ -38,6 +38,10 @@ func runProcess(ctx context.Context, args []string, stdout, stderr io.Writer) in
 	verbose := fs.Bool("verbose", false, "let the helpers log what they load")
 	filesFrom := fs.String("files-from", "", "also process the files listed in `LIST`, one path per line (- for standard input)")
 	shardFlag := fs.String("shard", "", "process only shard `K/N` of the inputs: those at positions K, K+N, K+2N, ... (from 0), for the jobs of a cluster array; with --out, the shard's outcome is recorded there for the report command")
+	if askedForEP(args) {
+		fmt.Fprintln(stderr, "facemirror process: --ep: process has no execution provider to choose: every number it writes comes from exact CPU code, none from ONNX Runtime (whose face detector differs from OpenFace's); --ep applies to probe --faces and to the window's face search (see the README: Which stages use ONNX Runtime)")
+		return 2
+	}
 	files, err := parseArgs(fs, args)
 	if err != nil {
 		return usageStatus(err)
@@ -252,4 +256,21 @@ func studyInputs(files []string, list, shardSpec string) ([]string, *study.Shard
 		return nil, nil, fmt.Errorf("--%w", err)
 	}
 	return s.Select(files), &s, nil
+}
+
+// askedForEP reports whether the arguments, before any "--", give --ep.
+// process had it until its face detection became exact CPU code, and
+// probe still has it: scripts and habits carry it over, and the reason it
+// is gone serves them better than "flag provided but not defined".
+func askedForEP(args []string) bool {
+	for _, a := range args {
+		if a == "--" {
+			return false
+		}
+		name, _, _ := strings.Cut(strings.TrimLeft(a, "-"), "=")
+		if strings.HasPrefix(a, "-") && name == "ep" {
+			return true
+		}
+	}
+	return false
 }
