@@ -111,7 +111,9 @@ type Progress struct {
 	// (Probing tells whether some are still to be probed): each frame
 	// counts once per pass over it, Mode.Passes (the analysis; in mode
 	// mirror its mirroring, in mode full each mirrored face's analysis). It is the container's count until
-	// a helper has met a video's end, then the exact one. FramesDone is
+	// a helper has met a video's end, then the exact one; the passes a
+	// file will not do (it failed, or had no face to mirror) leave it
+	// when the file ends, unless the run was cancelled. FramesDone is
 	// how many passes are done.
 	Frames, FramesDone int
 	Probing            bool
