@@ -394,6 +394,10 @@ func TestMirroredAnalysisIsOfTheWrittenPixels(t *testing.T) {
 	if len(rep.Outputs) != 4 || rep.CSV != "" {
 		t.Errorf("mode mirror wrote %v (CSV %q), want three videos and the manifest", rep.Outputs, rep.CSV)
 	}
+	// Mode mirror's progress: each frame tracked, then mirrored.
+	if p := mirrored.progress; p.FramesDone != 2*300 || p.Frames != 2*300 {
+		t.Errorf("mode mirror's last progress %d of %d frame passes, want 600 of 600", p.FramesDone, p.Frames)
+	}
 	for _, kind := range []string{"right_mirrored", "left_mirrored", "debug"} {
 		if !bytes.Equal(readFile(t, stem+"_"+kind+".mkv"), readFile(t, mirrored.stem(v01)+"_"+kind+".mkv")) {
 			t.Errorf("%s: mode mirror on two helpers and mode full on one wrote different bytes", kind)
