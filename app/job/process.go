@@ -410,6 +410,9 @@ func newRun(ctx context.Context, files []string, opts Options, workers int) *run
 		tokens:   make(chan struct{}, 2*workers),
 		queue:    make(chan *queued),
 		allEnded: make(chan struct{}),
+
+		dirChecked: map[string]error{},
+		stale:      map[string][]string{},
 	}
 	seen := map[string]string{}
 	for i, f := range files {
@@ -514,9 +517,6 @@ func (r *run) plan() {
 // staleIn lists dir's temporary-looking names once per run (see
 // sweepStale).
 func (r *run) staleIn(dir string) []string {
-	if r.stale == nil {
-		r.stale = map[string][]string{}
-	}
 	names, ok := r.stale[dir]
 	if !ok {
 		names = staleCandidates(dir)
@@ -530,9 +530,6 @@ func (r *run) staleIn(dir string) []string {
 // tried once per run.
 func (r *run) checkOutputDir(j *job) error {
 	dir := filepath.Dir(j.out.stem)
-	if r.dirChecked == nil {
-		r.dirChecked = map[string]error{}
-	}
 	err, ok := r.dirChecked[dir]
 	if !ok {
 		err = atomicfile.CheckDir(dir)

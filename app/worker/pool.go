@@ -162,14 +162,13 @@ func (p *Pool) Call(ctx context.Context, kind string, req, result any, onEvent f
 		if err == nil || !IsHelperFailure(err) || attempt == 2 || ctx.Err() != nil || p.ctx.Err() != nil {
 			return err
 		}
-		if p.log != nil {
-			if p.fallBack() {
-				fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper %s, as will every later helper of this run\n", kind, err, p.opts.Fallback.Why)
-			} else {
-				fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper\n", kind, err)
-			}
-		} else {
-			p.fallBack()
+		switched := p.fallBack()
+		switch {
+		case p.log == nil:
+		case switched:
+			fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper %s, as will every later helper of this run\n", kind, err, p.opts.Fallback.Why)
+		default:
+			fmt.Fprintf(p.log, "%s request: %v; retrying once on a fresh helper\n", kind, err)
 		}
 	}
 }
